@@ -1,0 +1,97 @@
+"""Command line of the local stack.
+
+  python -m devstack up        start everything, print endpoints, load demo data, wait for Ctrl-C
+  python -m devstack token UID print an ID token for a demo user (signs in through the Auth emulator)
+  python -m devstack package   build one deployable folder + zip per function into build/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from devstack.manifest import ROOT
+
+STATE_DIR = ROOT / ".dev"
+
+
+def _up(args: argparse.Namespace) -> int:
+    from devstack import demo
+    from devstack.stack import Stack, StackError
+
+    stack = Stack(STATE_DIR, scheduler_auto=not args.no_scheduler)
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    print("Starting the V-Chat local stack ...", flush=True)
+    started = time.perf_counter()
+    try:
+        stack.start()
+    except StackError as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(f"All services ready in {time.perf_counter() - started:.1f}s", flush=True)
+        if not args.no_demo:
+            demo.load(stack)
+        info = stack.info()
+        print(demo.banner(stack, info), flush=True)
+        while not stopped.wait(1.0):
+            dead = [name for name, p in stack.processes.items() if p.popen and p.popen.poll() is not None]
+            if dead:
+                print(f"\nerror: {', '.join(dead)} stopped unexpectedly; logs in {stack.logs_dir}", file=sys.stderr)
+                for name in dead:
+                    print(stack.tail(name), file=sys.stderr)
+                return 1
+    finally:
+        print("\nStopping ...", flush=True)
+        stack.stop()
+        print("Stopped; no process left behind.", flush=True)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from devstack import demo
+
+    info = json.loads((STATE_DIR / "stack.json").read_text())
+    print(demo.id_token(info, args.user, staff=args.staff))
+    return 0
+
+
+def _package(args: argparse.Namespace) -> int:
+    from devstack import package
+
+    for path in package.build_all(Path(args.out)):
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the local stack")
+    up.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    up.add_argument("--no-scheduler", action="store_true", help="do not fire cron schedules automatically")
+    up.set_defaults(run=_up)
+    token = commands.add_parser("token", help="print an ID token of a demo user")
+    token.add_argument("user", nargs="?", default="alice", help="demo user name (alice, bob, carol, staff)")
+    token.add_argument("--staff", action="store_true", help="give the user the staff claim")
+    token.set_defaults(run=_token)
+    pack = commands.add_parser("package", help="build deployable bundles")
+    pack.add_argument("--out", default=str(ROOT / "build"))
+    pack.set_defaults(run=_package)
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

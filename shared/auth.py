@@ -1,0 +1,186 @@
+"""Firebase Authentication ID token verification with PyJWT.
+
+Production: RS256 signatures checked against Google's securetoken X.509 certificates, fetched once
+and cached for as long as their Cache-Control max-age says. Claims checked as Firebase documents:
+`iss` = https://securetoken.google.com/<project>, `aud` = <project>, `exp` in the future, `iat` and
+`auth_time` in the past, `sub` non-empty (at most 128 characters).
+
+Emulator: the Firebase Auth emulator issues unsigned tokens (`alg: none`). They are accepted only
+while FIREBASE_AUTH_EMULATOR_HOST is set; without it they are rejected like any forgery.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from shared.config import Settings, settings
+from shared.errors import ApiError
+
+CLOCK_SKEW_S = 5
+_MAX_AGE_RE = re.compile(r"max-age=(\d+)")
+
+
+class AuthError(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(401, "unauthenticated", message)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The verified identity behind a request."""
+
+    uid: str
+    claims: dict[str, Any] = field(repr=False)
+
+    @property
+    def email(self) -> str | None:
+        return self.claims.get("email")
+
+    @property
+    def name(self) -> str | None:
+        return self.claims.get("name")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.claims.get("staff") is True
+
+
+class _CertificateCache:
+    """Google's signing certificates by key id, refreshed when their max-age runs out."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, Any] = {}
+        self._expires_at = 0.0
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def key(self, url: str, kid: str) -> Any:
+        with self._lock:
+            now = time.time()
+            stale = now >= self._expires_at
+            # An unknown kid may mean Google rotated keys before our cache expired: refetch, but at
+            # most once a minute so that tokens with made-up kids cannot make us hammer Google.
+            unknown = kid not in self._keys and now - self._fetched_at > 60
+            if stale or unknown:
+                self._refresh(url)
+            key = self._keys.get(kid)
+        if key is None:
+            raise AuthError("ID token is signed with an unknown key")
+        return key
+
+    def _refresh(self, url: str) -> None:
+        from cryptography.x509 import load_pem_x509_certificate
+
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                body = json.load(response)
+                cache_control = response.headers.get("Cache-Control", "")
+        except (OSError, ValueError) as exc:
+            raise ApiError(503, "auth_unavailable", "could not fetch token signing keys") from exc
+        self._keys = {
+            kid: load_pem_x509_certificate(pem.encode()).public_key() for kid, pem in body.items()
+        }
+        match = _MAX_AGE_RE.search(cache_control)
+        self._fetched_at = time.time()
+        self._expires_at = self._fetched_at + (int(match.group(1)) if match else 3600)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys, self._expires_at, self._fetched_at = {}, 0.0, 0.0
+
+
+certificates = _CertificateCache()
+
+
+def _header(token: str) -> dict[str, Any]:
+    try:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise AuthError("malformed ID token") from None
+
+
+def _decode_unsigned(token: str) -> dict[str, Any]:
+    parts = token.split(".")
+    if len(parts) != 3 or parts[2]:
+        raise AuthError("malformed emulator ID token")
+    try:
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded))
+    except ValueError:
+        raise AuthError("malformed emulator ID token") from None
+    if not isinstance(claims, dict):
+        raise AuthError("malformed emulator ID token")
+    return claims
+
+
+def _check_claims(claims: dict[str, Any], project_id: str, now: float) -> None:
+    if claims.get("iss") != f"https://securetoken.google.com/{project_id}":
+        raise AuthError("ID token has the wrong issuer")
+    if claims.get("aud") != project_id:
+        raise AuthError("ID token has the wrong audience")
+    for name in ("exp", "iat", "auth_time"):
+        if not isinstance(claims.get(name), int | float):
+            raise AuthError(f"ID token lacks {name}")
+    if claims["exp"] <= now - CLOCK_SKEW_S:
+        raise AuthError("ID token has expired")
+    if claims["iat"] > now + CLOCK_SKEW_S:
+        raise AuthError("ID token is not valid yet")
+    if claims["auth_time"] > now + CLOCK_SKEW_S:
+        raise AuthError("ID token auth_time is in the future")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > 128:
+        raise AuthError("ID token has no valid subject")
+
+
+def verify_id_token(token: str, config: Settings | None = None) -> Caller:
+    """Verify a Firebase ID token and return the caller, or raise AuthError (401)."""
+    config = config or settings()
+    project_id = config.project_id
+    header = _header(token)
+    alg = header.get("alg")
+    now = time.time()
+    if alg == "none":
+        if not config.auth_emulator_host:
+            raise AuthError("unsigned ID tokens are accepted only from the Auth emulator")
+        claims = _decode_unsigned(token)
+    elif alg == "RS256":
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise AuthError("ID token has no key id")
+        key = certificates.key(config.firebase_certs_url, kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=project_id,
+                issuer=f"https://securetoken.google.com/{project_id}",
+                leeway=CLOCK_SKEW_S,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("ID token has expired") from None
+        except jwt.PyJWTError:
+            raise AuthError("ID token failed verification") from None
+    else:
+        raise AuthError("ID token must be signed with RS256")
+    _check_claims(claims, project_id, now)
+    return Caller(uid=claims["sub"], claims=claims)
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthError("missing Authorization: Bearer <Firebase ID token>")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("Authorization header must be 'Bearer <Firebase ID token>'")
+    return token.strip()

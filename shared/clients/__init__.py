@@ -1,0 +1,1 @@
+"""Lazily created clients, one per instance. Each module imports its own library only."""

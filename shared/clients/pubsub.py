@@ -1,0 +1,29 @@
+"""Pub/Sub publisher. Honors PUBSUB_EMULATOR_HOST like the library does."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from shared.config import settings
+from shared.lazy import Lazy
+
+if TYPE_CHECKING:
+    from google.cloud import pubsub_v1
+
+
+def _create() -> pubsub_v1.PublisherClient:
+    from google.cloud import pubsub_v1
+
+    return pubsub_v1.PublisherClient()
+
+
+get_publisher: Lazy[pubsub_v1.PublisherClient] = Lazy(_create)
+
+
+def publish_json(topic: str, payload: dict[str, Any], timeout_s: float = 10.0, **attributes: str) -> str:
+    """Publish `payload` as JSON to `topic` and wait for the server's message id."""
+    publisher = get_publisher()
+    path = publisher.topic_path(settings().project_id, topic)
+    data = json.dumps(payload, separators=(",", ":")).encode()
+    return str(publisher.publish(path, data, **attributes).result(timeout=timeout_s))

@@ -1,0 +1,199 @@
+"""The HTTP side of a function: routing, CORS, authentication, JSON errors, one log line a request.
+
+A function's main.py builds an `Api`, registers routes with `@api.route(...)` and hands every
+request to it. Routing uses werkzeug's Map (already loaded by functions-framework's Flask), so
+paths like `/rooms/<room_id>/leave` cost nothing extra at cold start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Request, Response
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+
+from shared import log
+from shared.auth import Caller, bearer_token, verify_id_token
+from shared.config import ConfigError, settings
+from shared.errors import ApiError
+
+logger = log.get_logger("shared.http")
+
+JSON_TYPE = "application/json"
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass
+class Reply:
+    """What a route returns: a status, a JSON-serialisable body, extra headers."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ApiRequest:
+    raw: Request
+    params: dict[str, Any]
+    caller: Caller | None = None
+
+    @property
+    def uid(self) -> str:
+        assert self.caller is not None, "route declared auth=False"
+        return self.caller.uid
+
+    def json(self, *, optional: bool = False) -> dict[str, Any]:
+        """The body as a JSON object; 400/413/415 JSON errors for anything else."""
+        data = self.raw.get_data(cache=True)
+        if not data:
+            if optional:
+                return {}
+            raise ApiError(400, "invalid_json", "request body must be a JSON object")
+        if len(data) > MAX_BODY_BYTES:
+            raise ApiError(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+        mimetype = self.raw.mimetype
+        if mimetype and mimetype != JSON_TYPE:
+            raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
+        try:
+            body = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "invalid_json", "request body must be a JSON object")
+        return body
+
+    def query(self, name: str) -> str | None:
+        value = self.raw.args.get(name)
+        return value if value not in (None, "") else None
+
+
+Handler = Callable[[ApiRequest], Reply]
+
+
+@dataclass
+class _Route:
+    handler: Handler
+    auth: bool
+
+
+class Api:
+    """Routes of one HTTP function plus its `/healthz`."""
+
+    def __init__(self, name: str, stores: Iterable[str]) -> None:
+        self.name = name
+        self.stores = tuple(stores)
+        self._map = Map(strict_slashes=False, merge_slashes=False)
+        self._routes: dict[str, _Route] = {}
+        self.route("GET", "/healthz", auth=False)(self._healthz)
+
+    def route(self, method: str, path: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            endpoint = f"{method} {path}"
+            methods = [method, "HEAD"] if method == "GET" else [method]
+            self._map.add(Rule(path, endpoint=endpoint, methods=methods))
+            self._routes[endpoint] = _Route(handler, auth)
+            return handler
+
+        return register
+
+    def _healthz(self, request: ApiRequest) -> Reply:
+        from shared.health import check_stores
+
+        report = check_stores(self.stores)
+        status = 200 if report["status"] == "ok" else 503
+        return Reply(status, {"function": self.name, **report})
+
+    def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        trace_token = log.set_trace(log.trace_from_headers(request.headers, _project_or_none()))
+        caller: Caller | None = None
+        try:
+            if request.method == "OPTIONS":
+                reply = Reply(204, None)
+            else:
+                reply, caller = self._dispatch(request)
+        except ApiError as exc:
+            reply = Reply(exc.status, exc.body(), exc.headers)
+        except ConfigError as exc:
+            # Misconfiguration is the operator's problem: name the variable in the log and in the
+            # response (the message never holds a secret's value).
+            logger.error("configuration error", extra={"fields": {"error": str(exc)}})
+            reply = Reply(500, {"error": {"code": "misconfigured", "message": str(exc)}})
+        except Exception:
+            logger.exception("unhandled error", extra={"fields": {"path": request.path}})
+            reply = Reply(500, {"error": {"code": "internal", "message": "internal error"}})
+        response = self._encode(reply, request)
+        log.log_event(
+            logger,
+            f"{request.method} {request.path} {response.status_code}",
+            logging.WARNING if response.status_code >= 500 else logging.INFO,
+            httpRequest={
+                "requestMethod": request.method,
+                "requestUrl": request.path,
+                "status": response.status_code,
+                "latency": f"{time.perf_counter() - started:.6f}s",
+                "userAgent": request.headers.get("User-Agent", ""),
+            },
+            function=self.name,
+            uid=caller.uid if caller else None,
+        )
+        log.reset_trace(trace_token)
+        return response
+
+    def _dispatch(self, request: Request) -> tuple[Reply, Caller | None]:
+        adapter = self._map.bind("localhost", path_info=request.path or "/")
+        try:
+            endpoint, params = adapter.match(request.path or "/", method=request.method)
+        except MethodNotAllowed as exc:
+            allowed = ", ".join(sorted(set(exc.valid_methods or []) - {"HEAD"}))
+            raise ApiError(405, "method_not_allowed", f"allowed: {allowed}", headers={"Allow": allowed}) from None
+        except NotFound:
+            raise ApiError(404, "not_found", f"no route for {request.method} {request.path}") from None
+        route = self._routes[endpoint]
+        caller = verify_id_token(bearer_token(request.headers.get("Authorization"))) if route.auth else None
+        return route.handler(ApiRequest(request, params, caller)), caller
+
+    def _encode(self, reply: Reply, request: Request) -> Response:
+        if reply.body is None:
+            response = Response(status=reply.status)
+        else:
+            payload = json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False, default=str)
+            response = Response(payload, status=reply.status, mimetype=JSON_TYPE)
+        response.headers.setdefault("Cache-Control", "no-store")
+        for name, value in reply.headers.items():
+            response.headers[name] = value
+        _add_cors(response, request)
+        return response
+
+
+def _project_or_none() -> str | None:
+    try:
+        return settings().project_id
+    except ConfigError:
+        return None
+
+
+def _add_cors(response: Response, request: Request) -> None:
+    origin = request.headers.get("Origin")
+    if not origin:
+        return
+    allowed = settings().cors_origins
+    if "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    else:
+        return
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, traceparent"
+        response.headers["Access-Control-Max-Age"] = "3600"
+    response.headers["Access-Control-Expose-Headers"] = "Retry-After"
