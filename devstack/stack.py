@@ -291,6 +291,24 @@ class Stack:
                 _signal_group(process, signal.SIGKILL)
             self.processes.clear()
 
+    def stop_process(self, name: str) -> None:
+        """Stop one service (tests use it to make a function instance unavailable)."""
+        process = self.processes[name]
+        _signal_group(process, signal.SIGTERM)
+        assert process.popen is not None
+        process.popen.wait(timeout=10)
+
+    def restart_process(self, name: str, timeout_s: float = 60.0) -> None:
+        process = self.processes[name]
+        if process.popen is not None and process.popen.poll() is None:
+            self.stop_process(name)
+        self._launch(process)
+        deadline = time.perf_counter() + timeout_s
+        while not process.ready():
+            if time.perf_counter() > deadline:
+                raise StackError(f"{name} did not come back within {timeout_s:.0f}s")
+            time.sleep(0.05)
+
     def __enter__(self) -> Stack:
         self.start()
         return self
