@@ -1,8 +1,8 @@
 """Command line of the local stack.
 
-  python -m devstack up        start everything, print endpoints, load demo data, wait for Ctrl-C
-  python -m devstack token UID print an ID token for a demo user (signs in through the Auth emulator)
-  python -m devstack package   build one deployable folder + zip per function into build/
+python -m devstack up        start everything, print endpoints, load demo data, wait for Ctrl-C
+python -m devstack token UID print an ID token for a demo user (signs in through the Auth emulator)
+python -m devstack package   build one deployable folder + zip per function into build/
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ def _up(args: argparse.Namespace) -> int:
         while not stopped.wait(1.0):
             dead = [name for name, p in stack.processes.items() if p.popen and p.popen.poll() is not None]
             if dead:
-                print(f"\nerror: {', '.join(dead)} stopped unexpectedly; logs in {stack.logs_dir}", file=sys.stderr)
+                print(
+                    f"\nerror: {', '.join(dead)} stopped unexpectedly; logs in {stack.logs_dir}",
+                    file=sys.stderr,
+                )
                 for name in dead:
                     print(stack.tail(name), file=sys.stderr)
                 return 1

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from devstack.stack import Stack
 
 PASSWORD = "vchat-demo-password"
-USERS = {
+USERS: dict[str, dict[str, Any]] = {
     "alice": {"displayName": "Alice", "gender": "female", "staff": False},
     "bob": {"displayName": "Bob", "gender": "male", "staff": False},
     "carol": {"displayName": "Carol", "gender": "other", "staff": False},
@@ -53,8 +53,12 @@ def ensure_auth_user(info: dict[str, Any], user: str, staff: bool = False) -> No
         _auth(
             info,
             f"projects/{project}/accounts",
-            {"localId": uid_of(user), "email": f"{user}@example.com", "password": PASSWORD,
-             "displayName": USERS.get(user, {}).get("displayName", user)},
+            {
+                "localId": uid_of(user),
+                "email": f"{user}@example.com",
+                "password": PASSWORD,
+                "displayName": USERS.get(user, {}).get("displayName", user),
+            },
             admin=True,
         )
     except urllib.error.HTTPError as exc:
@@ -89,7 +93,7 @@ def load(stack: Stack) -> None:
     for user, profile in USERS.items():
         if info.get("FIREBASE_AUTH_EMULATOR_HOST"):
             ensure_auth_user(info, user, staff=bool(profile["staff"]))
-        status, existing = firestore.get(f"users/{uid_of(user)}")
+        _, existing = firestore.get(f"users/{uid_of(user)}")
         if existing is None:
             firestore.set(
                 f"users/{uid_of(user)}",
@@ -112,8 +116,12 @@ def load(stack: Stack) -> None:
                 "description": f"{name}, a demo model",
                 "authorName": author,
                 "thumbnailUrl": f"https://example.com/{model_id}.png",
-                "license": {"type": "default", "allowModification": False, "allowRedistribution": False,
-                            "requireCredit": True},
+                "license": {
+                    "type": "default",
+                    "allowModification": False,
+                    "allowRedistribution": False,
+                    "requireCredit": True,
+                },
                 "tags": tags,
                 "ageLimit": {"isR18": False, "isR15": False},
                 "isPublic": True,
@@ -144,9 +152,9 @@ def banner(stack: Stack, info: dict[str, Any]) -> str:
         "  TOKEN=$(make token USER=alice)",
         "Try:",
         f"  curl {gw}/issue_tokens/healthz",
-        f"  curl -X POST {gw}/matching_api/queue -H \"Authorization: Bearer $TOKEN\" "
+        f'  curl -X POST {gw}/matching_api/queue -H "Authorization: Bearer $TOKEN" '
         "-H 'Content-Type: application/json' -d '{\"preferences\":{}}'",
-        f"  curl -X POST {gw}/issue_tokens/ws-token -H \"Authorization: Bearer $TOKEN\"",
+        f'  curl -X POST {gw}/issue_tokens/ws-token -H "Authorization: Bearer $TOKEN"',
         f"  curl '{gw}/invitations_api/invitations?tag=ゲーム' -H \"Authorization: Bearer $TOKEN\"",
         "",
         "Ctrl-C stops everything.",

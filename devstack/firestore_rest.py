@@ -57,7 +57,7 @@ def to_value(value: Any) -> dict[str, Any]:
 
 
 def from_value(value: dict[str, Any]) -> Any:
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "nullValue":
         return None
     if kind == "integerValue":
@@ -111,7 +111,9 @@ class FirestoreRest:
 
     def set(self, path: str, data: dict[str, Any]) -> int:
         """Create or replace the whole document."""
-        status, _ = self.request("PATCH", f"{self.base}/{path}", {"fields": {k: to_value(v) for k, v in data.items()}})
+        status, _ = self.request(
+            "PATCH", f"{self.base}/{path}", {"fields": {k: to_value(v) for k, v in data.items()}}
+        )
         return status
 
     def create(self, path: str, data: dict[str, Any]) -> int:
@@ -136,26 +138,34 @@ class FirestoreRest:
             ],
             "currentDocument": {"exists": True},
         }
-        status, _ = self.request("POST", f"{self.base.rsplit('/documents', 1)[0]}/documents:commit", {"writes": [write]})
+        status, _ = self.request(
+            "POST", f"{self.base.rsplit('/documents', 1)[0]}/documents:commit", {"writes": [write]}
+        )
         return status
 
     def delete(self, path: str) -> int:
         status, _ = self.request("DELETE", f"{self.base}/{path}")
         return status
 
-    def list(self, collection: str) -> tuple[int, list[dict[str, Any]]]:
+    def list_documents(self, collection: str) -> tuple[int, list[dict[str, Any]]]:
         status, body = self.request("GET", f"{self.base}/{collection}")
         docs = body.get("documents", []) if status == 200 and isinstance(body, dict) else []
         return status, [{k: from_value(v) for k, v in d.get("fields", {}).items()} for d in docs]
 
-    def query(self, collection: str, structured: dict[str, Any], parent: str = "") -> tuple[int, list[dict[str, Any]]]:
+    def query(
+        self, collection: str, structured: dict[str, Any], parent: str = ""
+    ) -> tuple[int, list[dict[str, Any]]]:
         """Run a structured query (`where`, `orderBy`, `limit` ...) on `collection`."""
         url = f"{self.base}/{parent}:runQuery" if parent else f"{self.base}:runQuery"
-        status, body = self.request("POST", url, {"structuredQuery": {"from": [{"collectionId": collection}], **structured}})
+        status, body = self.request(
+            "POST", url, {"structuredQuery": {"from": [{"collectionId": collection}], **structured}}
+        )
         if status != 200 or not isinstance(body, list):
             return status, []
         return status, [
-            {k: from_value(v) for k, v in item["document"].get("fields", {}).items()} for item in body if "document" in item
+            {k: from_value(v) for k, v in item["document"].get("fields", {}).items()}
+            for item in body
+            if "document" in item
         ]
 
     def clear(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import sys
@@ -138,7 +139,11 @@ class Hub:
     async def index(self, request: web.Request) -> web.Response:
         base = f"http://{request.host}"
         return web.json_response(
-            {name: f"{base}/{name}" for name, spec in self.functions.items() if spec["trigger_type"] == "http"}
+            {
+                name: f"{base}/{name}"
+                for name, spec in self.functions.items()
+                if spec["trigger_type"] == "http"
+            }
         )
 
     # -- Firestore events (Eventarc stand-in) ---------------------------------------------------
@@ -151,11 +156,13 @@ class Hub:
         headers["Content-Type"] = request.headers.get("Content-Type", "application/protobuf")
         # The emulator base64-encodes the protobuf; Eventarc sends raw bytes. Hand functions the
         # production shape.
-        if headers["Content-Type"].startswith("application/protobuf") and body and body[:1] not in (b"\n", b"\x12"):
-            try:
+        if (
+            headers["Content-Type"].startswith("application/protobuf")
+            and body
+            and body[:1] not in (b"\n", b"\x12")
+        ):
+            with contextlib.suppress(ValueError):
                 body = base64.b64decode(body, validate=True)
-            except ValueError:
-                pass
         delivery = Delivery(trigger_id, headers, body, headers.get("ce-id", ""))
         self._spawn(self._deliver(delivery))
         return web.Response(status=204)
@@ -282,10 +289,7 @@ class Hub:
     async def list_jobs(self, request: web.Request) -> web.Response:
         upcoming = self.next_fire_times(datetime.now(UTC))
         return web.json_response(
-            {
-                name: {**job, "nextRun": upcoming[name].isoformat()}
-                for name, job in self.jobs.items()
-            }
+            {name: {**job, "nextRun": upcoming[name].isoformat()} for name, job in self.jobs.items()}
         )
 
     async def run_job(self, request: web.Request) -> web.Response:
@@ -294,6 +298,9 @@ class Hub:
             return web.json_response({"error": f"unknown job {name}"}, status=404)
         message_id = await self.fire(name, datetime.now(UTC))
         return web.json_response({"job": name, "messageId": message_id})
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
 
     async def deliveries_log(self, request: web.Request) -> web.Response:
         return web.json_response(self.deliveries)
@@ -311,7 +318,7 @@ def build_apps(hub: Hub) -> tuple[web.Application, web.Application]:
     router.router.add_get("/scheduler/jobs", hub.list_jobs)
     router.router.add_post("/scheduler/jobs/{job}:run", hub.run_job)
     router.router.add_get("/deliveries", hub.deliveries_log)
-    router.router.add_get("/healthz", lambda request: web.json_response({"status": "ok"}))
+    router.router.add_get("/healthz", hub.healthz)
     router.on_startup.append(hub.start)
     router.on_cleanup.append(hub.stop)
     return gateway, router
@@ -337,10 +344,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s hub %(levelname)s %(message)s")
     with open(sys.argv[1]) as handle:
         config = json.load(handle)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

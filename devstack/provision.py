@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 def _request(method: str, url: str, body: dict[str, Any] | None = None, ok: tuple[int, ...] = ()) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             raw = response.read()
@@ -71,7 +73,9 @@ def migrate_database(stack: Stack) -> None:
     """Create the database if needed and bring its schema to the newest migration."""
     import pg8000.native
 
-    admin = pg8000.native.Connection("postgres", host="127.0.0.1", port=stack.port("postgres"), database="postgres")
+    admin = pg8000.native.Connection(
+        "postgres", host="127.0.0.1", port=stack.port("postgres"), database="postgres"
+    )
     try:
         exists = admin.run("SELECT 1 FROM pg_database WHERE datname = :name", name="vchat")
         if not exists:

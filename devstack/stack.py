@@ -7,6 +7,7 @@ run against exactly what a frontend developer runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -75,7 +76,8 @@ class Ports:
     @classmethod
     def defaults(cls, functions: dict[str, FunctionSpec]) -> Ports:
         services = {
-            name: int(os.environ.get(f"VCHAT_{name.upper()}_PORT", port)) for name, port in SERVICE_PORTS.items()
+            name: int(os.environ.get(f"VCHAT_{name.upper()}_PORT", port))
+            for name, port in SERVICE_PORTS.items()
         }
         base = int(os.environ.get("VCHAT_FUNCTION_PORT_BASE", FUNCTION_PORT_BASE))
         return cls(services, {name: base + i for i, name in enumerate(functions)})
@@ -475,7 +477,17 @@ class Stack:
             os.chmod(self._pg_data, 0o700)
         subprocess.run(
             self._as_db_user(
-                ["initdb", "-D", str(self._pg_data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]
+                [
+                    "initdb",
+                    "-D",
+                    str(self._pg_data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
             ),
             check=True,
             stdout=subprocess.DEVNULL,
@@ -569,10 +581,8 @@ class Stack:
 def _signal_group(process: Process, sig: int) -> None:
     if process.popen is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.popen.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _ensure_redis_server() -> None:

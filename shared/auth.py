@@ -86,9 +86,7 @@ class _CertificateCache:
                 cache_control = response.headers.get("Cache-Control", "")
         except (OSError, ValueError) as exc:
             raise ApiError(503, "auth_unavailable", "could not fetch token signing keys") from exc
-        self._keys = {
-            kid: load_pem_x509_certificate(pem.encode()).public_key() for kid, pem in body.items()
-        }
+        self._keys = {kid: load_pem_x509_certificate(pem.encode()).public_key() for kid, pem in body.items()}
         match = _MAX_AGE_RE.search(cache_control)
         self._fetched_at = time.time()
         self._expires_at = self._fetched_at + (int(match.group(1)) if match else 3600)
@@ -169,6 +167,14 @@ def verify_id_token(token: str, config: Settings | None = None) -> Caller:
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("ID token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthError("ID token is not valid yet") from None
+        except jwt.InvalidAudienceError:
+            raise AuthError("ID token has the wrong audience") from None
+        except jwt.InvalidIssuerError:
+            raise AuthError("ID token has the wrong issuer") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"ID token lacks {exc.claim}") from None
         except jwt.PyJWTError:
             raise AuthError("ID token failed verification") from None
     else:

@@ -25,7 +25,9 @@ def _url_parser(*schemes: str) -> Callable[[str, str], str]:
     def parse(name: str, raw: str) -> str:
         parts = urlsplit(raw)
         if parts.scheme not in schemes or not parts.hostname:
-            raise ConfigError(f"{name} must be a URL with scheme {' or '.join(schemes)}, got a malformed value")
+            raise ConfigError(
+                f"{name} must be a URL with scheme {' or '.join(schemes)}, got a malformed value"
+            )
         return raw
 
     return parse

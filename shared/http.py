@@ -153,12 +153,14 @@ class Api:
             endpoint, params = adapter.match(request.path or "/", method=request.method)
         except MethodNotAllowed as exc:
             allowed = ", ".join(sorted(set(exc.valid_methods or []) - {"HEAD"}))
-            raise ApiError(405, "method_not_allowed", f"allowed: {allowed}", headers={"Allow": allowed}) from None
+            raise ApiError(
+                405, "method_not_allowed", f"allowed: {allowed}", headers={"Allow": allowed}
+            ) from None
         except NotFound:
             raise ApiError(404, "not_found", f"no route for {request.method} {request.path}") from None
         route = self._routes[endpoint]
         caller = verify_id_token(bearer_token(request.headers.get("Authorization"))) if route.auth else None
-        return route.handler(ApiRequest(request, params, caller)), caller
+        return route.handler(ApiRequest(request, dict(params), caller)), caller
 
     def _encode(self, reply: Reply, request: Request) -> Response:
         if reply.body is None:

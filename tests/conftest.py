@@ -76,7 +76,9 @@ def token(stack: Stack) -> Callable[..., str]:
     return lambda uid, **claims: unsigned_token(uid, stack.project, **claims)
 
 
-def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+def http(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any, dict[str, str]]:
     """A plain HTTP call; returns (status, parsed JSON or text, headers)."""
     data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})

@@ -77,20 +77,32 @@ def test_cors_preflight_is_answered(gateway: str) -> None:
 
 def test_stack_json_lists_the_endpoints(stack: Stack) -> None:
     info = json.loads((stack.state_dir / "stack.json").read_text())
-    for key in ("gatewayUrl", "FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST",
-                "DATABASE_URL", "REDIS_URL", "projectId", "functions", "livekit"):
+    for key in (
+        "gatewayUrl",
+        "FIRESTORE_EMULATOR_HOST",
+        "PUBSUB_EMULATOR_HOST",
+        "FIREBASE_AUTH_EMULATOR_HOST",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "projectId",
+        "functions",
+        "livekit",
+    ):
         assert info[key], key
     assert set(info["functions"]) == set(load_manifest())
     assert info["livekit"]["apiKey"] == "devkey"
 
 
-def test_firestore_write_reaches_the_trigger_as_a_real_cloudevent(stack: Stack, firestore_rest: FirestoreRest) -> None:
+def test_firestore_write_reaches_the_trigger_as_a_real_cloudevent(
+    stack: Stack, firestore_rest: FirestoreRest
+) -> None:
     uid = f"stack-{uuid.uuid4().hex}"
     assert firestore_rest.set(f"users/{uid}", {"displayName": "Trigger Test", "status": "offline"}) == 200
 
     def handled() -> list[dict[str, Any]]:
         return [
-            e for e in function_log_events(stack, "on_user_written", "firestore event handled")
+            e
+            for e in function_log_events(stack, "on_user_written", "firestore event handled")
             if e.get("result", {}).get("document") == f"users/{uid}" or uid in json.dumps(e)
         ]
 
@@ -99,7 +111,9 @@ def test_firestore_write_reaches_the_trigger_as_a_real_cloudevent(stack: Stack, 
     assert delivered and delivered[-1]["function"] == "on_user_written" and delivered[-1]["status"] == 200
 
 
-def test_failed_delivery_is_retried_with_the_same_event_id(stack: Stack, firestore_rest: FirestoreRest) -> None:
+def test_failed_delivery_is_retried_with_the_same_event_id(
+    stack: Stack, firestore_rest: FirestoreRest
+) -> None:
     """The function's instance is down when the event arrives; Eventarc-style retries deliver it later."""
     stack.stop_process("fn:on_room_written")
     room_id = f"retry-{uuid.uuid4().hex}"
@@ -107,7 +121,9 @@ def test_failed_delivery_is_retried_with_the_same_event_id(stack: Stack, firesto
         firestore_rest.set(f"rooms/{room_id}", {"type": "select", "status": "waiting", "participants": []})
 
         def failed_attempt() -> list[dict[str, Any]]:
-            return [d for d in deliveries(stack) if room_id in (d.get("subject") or "") and d["status"] != 200]
+            return [
+                d for d in deliveries(stack) if room_id in (d.get("subject") or "") and d["status"] != 200
+            ]
 
         failures = wait_for(failed_attempt)
     finally:
@@ -123,7 +139,10 @@ def test_failed_delivery_is_retried_with_the_same_event_id(stack: Stack, firesto
 
 def test_pubsub_message_runs_the_function_with_topic_and_id(stack: Stack) -> None:
     marker = uuid.uuid4().hex
-    message = {"data": base64.b64encode(json.dumps({"kind": "probe"}).encode()).decode(), "attributes": {"probe": marker}}
+    message = {
+        "data": base64.b64encode(json.dumps({"kind": "probe"}).encode()).decode(),
+        "attributes": {"probe": marker},
+    }
     url = f"http://127.0.0.1:{stack.port('pubsub')}/v1/projects/{stack.project}/topics/vrm-sync:publish"
     status, body, _ = http("POST", url, {"messages": [message]})
     assert status == 200
@@ -131,7 +150,8 @@ def test_pubsub_message_runs_the_function_with_topic_and_id(stack: Stack) -> Non
 
     def handled() -> list[dict[str, Any]]:
         return [
-            e for e in function_log_events(stack, "sync_vrm_models", "pubsub event handled")
+            e
+            for e in function_log_events(stack, "sync_vrm_models", "pubsub event handled")
             if e.get("eventId") == message_id
         ]
 
@@ -150,7 +170,8 @@ def test_scheduler_fires_a_job_through_pubsub(stack: Stack) -> None:
 
     def delivered() -> list[dict[str, Any]]:
         return [
-            d for d in deliveries(stack)
+            d
+            for d in deliveries(stack)
             if d["kind"] == "pubsub" and d["eventId"] == fired["messageId"] and d["status"] == 200
         ]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import functions_framework
 
-from shared.events import DocumentChange, firestore_trigger
+from shared.firestore_events import DocumentChange, firestore_trigger
 
 
 @functions_framework.cloud_event

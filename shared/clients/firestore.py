@@ -14,8 +14,13 @@ if TYPE_CHECKING:
 def _create() -> firestore.Client:
     from google.cloud import firestore
 
-    settings().firestore_emulator_host  # validates the variable's shape when it is set
+    _ = settings().firestore_emulator_host  # validates the variable's shape when it is set
     return firestore.Client(project=settings().project_id)
 
 
 get_firestore: Lazy[firestore.Client] = Lazy(_create)
+
+
+def ping(timeout_s: float = 2.0) -> None:
+    """Health check: a read of a document that need not exist (reachability and credentials)."""
+    get_firestore().collection("_health").document("probe").get(timeout=timeout_s)

@@ -48,3 +48,11 @@ def _pg8000_url(url: str) -> str:
 
 
 get_engine: Lazy[Engine] = Lazy(_create)
+
+
+def ping() -> None:
+    """Health check: a `SELECT 1` through the pool."""
+    import sqlalchemy
+
+    with get_engine().connect() as connection:
+        connection.execute(sqlalchemy.text("SELECT 1"))

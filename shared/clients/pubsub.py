@@ -9,11 +9,11 @@ from shared.config import settings
 from shared.lazy import Lazy
 
 if TYPE_CHECKING:
-    from google.cloud import pubsub_v1
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
 
 def _create() -> pubsub_v1.PublisherClient:
-    from google.cloud import pubsub_v1
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
     return pubsub_v1.PublisherClient()
 
@@ -27,3 +27,11 @@ def publish_json(topic: str, payload: dict[str, Any], timeout_s: float = 10.0, *
     path = publisher.topic_path(settings().project_id, topic)
     data = json.dumps(payload, separators=(",", ":")).encode()
     return str(publisher.publish(path, data, **attributes).result(timeout=timeout_s))
+
+
+def ping(timeout_s: float = 2.0, topic: str = "matching-requests") -> None:
+    """Health check: the topic this function publishes to exists and is reachable."""
+    publisher = get_publisher()
+    publisher.get_topic(
+        request={"topic": publisher.topic_path(settings().project_id, topic)}, timeout=timeout_s
+    )

@@ -26,3 +26,8 @@ def _create() -> redis_lib.Redis:
 
 
 get_redis: Lazy[redis_lib.Redis] = Lazy(_create)
+
+
+def ping() -> None:
+    """Health check: a round trip to the server."""
+    get_redis().ping()

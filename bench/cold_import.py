@@ -1,0 +1,96 @@
+"""Cold-start cost of each function: `import main` in a fresh interpreter, as a new instance does.
+
+Reports, per function, the median over several runs of (a) the whole import including
+functions-framework and (b) the function's own part with functions-framework already loaded (what
+the platform's worker pays after its own boot), and which heavy client libraries the import loaded
+(none should be: clients are created lazily on first use).
+
+    .venv/bin/python bench/cold_import.py [--runs 9] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+from typing import Any
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devstack.manifest import load_manifest  # noqa: E402
+
+HEAVY = (
+    "google.cloud.firestore",
+    "google.cloud.pubsub",
+    "sqlalchemy",
+    "google.cloud.sql.connector",
+    "grpc",
+    "redis",
+)
+
+PROBE = """
+import json, sys, time
+sys.path.insert(0, {source!r})
+preload = {preload!r}
+if preload:
+    import functions_framework
+start = time.perf_counter()
+import main
+elapsed = time.perf_counter() - start
+heavy = sorted({{m.split('.')[0] if not m.startswith('google.cloud') else '.'.join(m.split('.')[:3])
+                 for m in sys.modules if any(m == h or m.startswith(h + '.') for h in {heavy!r})}})
+print(json.dumps({{"seconds": elapsed, "heavy": heavy}}))
+"""
+
+
+def measure(source: Path, preload: bool) -> dict[str, Any]:
+    code = PROBE.format(source=str(source), preload=preload, heavy=HEAVY)
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=source, check=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rows = []
+    for name, spec in load_manifest().items():
+        # One warm-up run so that .pyc compilation is not counted (a deployed image has its .pyc).
+        measure(spec.source_dir, preload=False)
+        total = [float(measure(spec.source_dir, preload=False)["seconds"]) for _ in range(args.runs)]
+        own_runs = [measure(spec.source_dir, preload=True) for _ in range(args.runs)]
+        own = [float(r["seconds"]) for r in own_runs]
+        rows.append(
+            {
+                "function": name,
+                "total_median_s": round(statistics.median(total), 3),
+                "total_max_s": round(max(total), 3),
+                "own_median_s": round(statistics.median(own), 3),
+                "heavy_loaded": own_runs[0]["heavy"],
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(
+        f"{'function':<18} {'import main (median)':>21} {'max':>7} {'own part':>9}  heavy clients loaded at import"
+    )
+    for row in rows:
+        print(
+            f"{row['function']:<18} {row['total_median_s']:>20.3f}s {row['total_max_s']:>6.3f}s"
+            f" {row['own_median_s']:>8.3f}s  {', '.join(row['heavy_loaded']) or '-'}"  # type: ignore[arg-type]
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Bad configuration fails fast at first use, naming the variable, never leaking a secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import ConfigError, Settings
+
+
+def test_missing_variable_is_named() -> None:
+    settings = Settings(environ={})
+    for attribute, variable in [
+        ("redis_url", "REDIS_URL"),
+        ("database_url", "DATABASE_URL"),
+        ("project_id", "GOOGLE_CLOUD_PROJECT"),
+    ]:
+        with pytest.raises(ConfigError, match=variable):
+            getattr(settings, attribute)
+    with pytest.raises(ConfigError, match="LIVEKIT_API_SECRET"):
+        settings.require("LIVEKIT_API_SECRET")
+
+
+def test_empty_counts_as_missing() -> None:
+    with pytest.raises(ConfigError, match="missing required environment variable LIVEKIT_API_SECRET"):
+        Settings(environ={"LIVEKIT_API_SECRET": "  "}).require("LIVEKIT_API_SECRET")
+
+
+@pytest.mark.parametrize(
+    ("variable", "attribute", "value"),
+    [
+        ("REDIS_URL", "redis_url", "http://example.com"),
+        ("REDIS_URL", "redis_url", "redis://"),
+        ("DATABASE_URL", "database_url", "mysql://u@h/db"),
+        ("FIRESTORE_EMULATOR_HOST", "firestore_emulator_host", "localhost"),
+        ("CLOUD_SQL_INSTANCE", "cloud_sql_instance", "just-a-name"),
+        ("DB_POOL_SIZE", "db_pool_size", "many"),
+        ("DB_POOL_SIZE", "db_pool_size", "0"),
+    ],
+)
+def test_malformed_values_are_named_without_echoing_urls(variable: str, attribute: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable) as error:
+        getattr(Settings(environ={variable: value}), attribute)
+    if "://" in value:
+        assert value not in str(error.value)  # URLs may carry passwords
+
+
+def test_good_values_are_parsed_and_cached() -> None:
+    environ = {"REDIS_URL": "rediss://default:pw@eu1-x.upstash.io:6379", "DB_POOL_SIZE": "7"}
+    settings = Settings(environ=environ)
+    assert settings.redis_url.startswith("rediss://")
+    assert settings.db_pool_size == 7
+    environ["DB_POOL_SIZE"] = "9"
+    assert settings.db_pool_size == 7  # read once per instance
+    assert settings.int_setting("RATE", 5, 1, 10) == 5
+
+
+def test_http_function_answers_a_misconfiguration_with_a_named_error(tmp_path: object) -> None:
+    """A function whose REDIS_URL is malformed answers /healthz 503 and names nothing secret."""
+    import os
+
+    from flask import Flask
+
+    from shared.config import reset_settings
+    from shared.http import Api
+
+    saved = dict(os.environ)
+    try:
+        os.environ["GOOGLE_CLOUD_PROJECT"] = "demo-vchat"
+        os.environ["REDIS_URL"] = "not-a-url"
+        reset_settings()
+        from shared.clients.redis import get_redis
+
+        get_redis.reset()
+        api = Api("probe", stores=("redis",))
+        with Flask(__name__).test_request_context("/healthz"):
+            from flask import request
+
+            response = api(request)
+        assert response.status_code == 503
+        assert response.get_json()["stores"]["redis"] == {
+            "status": "down",
+            "latencyMs": response.get_json()["stores"]["redis"]["latencyMs"],
+            "error": "ConfigError",
+        }
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_settings()
+        get_redis.reset()

@@ -1,0 +1,122 @@
+"""The manifest is the one source of truth: folders, entry points, requirements and schedules agree."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from croniter import croniter
+
+from devstack.manifest import ROOT, FunctionSpec, load_manifest
+
+MANIFEST = load_manifest()
+FUNCTIONS_DIR = ROOT / "functions"
+PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s;#]+)$")
+
+
+def dev_pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements" / "dev.txt").read_text().splitlines():
+        match = PIN.match(line.strip())
+        if match:
+            pins[normalize(match.group(1))] = match.group(2)
+    return pins
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.split("[")[0]).lower()
+
+
+def test_every_function_folder_has_a_manifest_entry_and_the_reverse() -> None:
+    folders = {p.name for p in FUNCTIONS_DIR.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
+    assert folders == set(MANIFEST), (
+        f"only folders: {folders - set(MANIFEST)}; only manifest: {set(MANIFEST) - folders}"
+    )
+
+
+def test_the_issue_functions_are_all_there() -> None:
+    expected = {
+        "issue_tokens": "http",
+        "matching_api": "http",
+        "invitations_api": "http",
+        "on_user_written": "firestore",
+        "on_room_written": "firestore",
+        "matching_worker": "pubsub",
+        "sync_vrm_models": "pubsub",
+        "auto_close": "pubsub",
+    }
+    assert {name: spec.trigger_type for name, spec in MANIFEST.items()} == expected
+    assert MANIFEST["on_user_written"].document == "users/{userId}"
+    assert MANIFEST["on_room_written"].document == "rooms/{roomId}"
+    assert MANIFEST["matching_worker"].topic == "matching-requests"
+    assert {s.cron for s in MANIFEST["sync_vrm_models"].schedules} == {"0 */6 * * *"}
+    assert {s.cron for s in MANIFEST["auto_close"].schedules} == {"* * * * *"}
+    assert MANIFEST["matching_worker"].schedules, "the worker also sweeps on a schedule"
+
+
+@pytest.mark.parametrize("spec", MANIFEST.values(), ids=list(MANIFEST))
+def test_entry_point_exists_with_the_right_signature(spec: FunctionSpec) -> None:
+    tree = ast.parse((spec.source_dir / "main.py").read_text())
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert spec.entry_point in functions, f"{spec.name}: main.py defines no {spec.entry_point}()"
+    decorators = {ast.unparse(d) for d in functions[spec.entry_point].decorator_list}
+    expected = (
+        "functions_framework.http" if spec.trigger_type == "http" else "functions_framework.cloud_event"
+    )
+    assert expected in decorators
+
+
+@pytest.mark.parametrize("spec", MANIFEST.values(), ids=list(MANIFEST))
+def test_requirements_are_exact_pins_equal_to_the_dev_lock(spec: FunctionSpec) -> None:
+    pins = dev_pins()
+    lines = [
+        line.strip()
+        for line in (spec.source_dir / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines, f"{spec.name}: empty requirements.txt"
+    for line in lines:
+        match = PIN.match(line)
+        assert match, f"{spec.name}: {line!r} is not an exact pin"
+        name, version = normalize(match.group(1)), match.group(2)
+        assert pins.get(name) == version, (
+            f"{spec.name}: {name}=={version} but requirements/dev.txt has {pins.get(name)}"
+        )
+
+
+@pytest.mark.parametrize("spec", MANIFEST.values(), ids=list(MANIFEST))
+def test_limits_schedules_and_secrets_are_sane(spec: FunctionSpec) -> None:
+    assert 128 <= spec.memory_mb <= 32768
+    assert 1 <= spec.timeout_s <= (3600 if spec.trigger_type == "http" else 540)
+    assert 0 <= spec.min_instances <= spec.max_instances
+    assert 1 <= spec.concurrency <= 1000
+    for schedule in spec.schedules:
+        assert croniter.is_valid(schedule.cron), schedule
+        ZoneInfo(schedule.time_zone)
+        assert re.fullmatch(r"[a-z][a-z0-9-]{0,62}", schedule.name)
+    for env_name, secret_id in spec.secrets.items():
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", env_name)
+        assert re.fullmatch(r"[a-z][a-z0-9-]{0,254}", secret_id)
+    assert not set(spec.secrets) & set(spec.env), "a variable is either a secret or plain, not both"
+
+
+def test_schedule_names_are_unique() -> None:
+    names = [s.name for spec in MANIFEST.values() for s in spec.schedules]
+    assert len(names) == len(set(names))
+
+
+def test_readme_function_table_matches_the_manifest() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r"^\| `(\w+)` \| (\w+) \|", readme, flags=re.MULTILINE)
+    }
+    assert rows == {name: spec.trigger_type for name, spec in MANIFEST.items()}
+
+
+def test_manifest_path_is_where_terraform_reads_it() -> None:
+    assert (FUNCTIONS_DIR / "manifest.yaml").is_file()
+    assert Path(ROOT / "firestore.rules").is_file() and Path(ROOT / "firestore.indexes.json").is_file()
