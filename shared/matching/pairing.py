@@ -164,6 +164,15 @@ def create_random_room(claim: Claim, now: datetime) -> tuple[str, list[str]]:
     return write(store.transaction())
 
 
+def _room_exists(room_id: str) -> bool:
+    """Whether the pair's room was committed; False when that cannot be known (then requeue: a room
+    transaction drops users who turn out to be seated already)."""
+    try:
+        return bool(store.room_ref(room_id).get(timeout=5).exists)
+    except Exception:
+        return False
+
+
 def _waiting(user: dict[str, Any]) -> bool:
     return user.get("status") == "matching" and not user.get("currentRoomId")
 
@@ -176,10 +185,21 @@ def process_claim(claim: Claim, report: Report, fault: Fault | None = None) -> N
         outcome, ineligible = create_random_room(claim, datetime.now(UTC))
         if fault:
             fault("committed", claim)
-    except Exception:
-        requeued, _ = settle(claim.pair_id, "requeue", "requeue")
-        report.add(failed=1, requeued=requeued)
-        raise
+    except Exception as exc:
+        if _room_exists(claim.pair_id):
+            # The commit went through and only its answer (or what followed) failed.
+            outcome = "exists"
+            log.log_event(
+                logger,
+                "room committed despite an error",
+                logging.WARNING,
+                roomId=claim.pair_id,
+                error=repr(exc),
+            )
+        else:
+            requeued, _ = settle(claim.pair_id, "requeue", "requeue")
+            report.add(failed=1, requeued=requeued)
+            raise
     if outcome in ("created", "exists"):
         settle(claim.pair_id, "keep", "keep")
         for uid in (claim.a, claim.b):
