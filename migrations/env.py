@@ -26,9 +26,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = sqlalchemy.create_engine(
-        _url(), poolclass=sqlalchemy.pool.NullPool
-    )
+    engine = sqlalchemy.create_engine(_url(), poolclass=sqlalchemy.pool.NullPool)
     with engine.connect() as connection:
         # Every migration runs in one transaction (PostgreSQL has transactional DDL): a failed
         # step leaves the database at the previous revision.

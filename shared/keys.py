@@ -32,3 +32,11 @@ def livekit_token(room_id: str, uid: str) -> str:
 
 def rate_limit(route: str, uid: str) -> str:
     return f"ratelimit:{route}:{uid}"
+
+
+INVITATION_LIST_VERSION = "invitations:list:version"  # integer, INCR on every invitation write
+
+
+def invitation_list(version: str, query_digest: str) -> str:
+    """String (JSON page) with TTL: one cached page of GET /invitations under a cache version."""
+    return f"invitations:list:v{version}:{query_digest}"

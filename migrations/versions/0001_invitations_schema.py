@@ -52,7 +52,8 @@ CREATE TABLE invitations (
   CONSTRAINT chk_invitation_time_range CHECK (start_time < end_time),
   CONSTRAINT chk_invitation_max_participants CHECK (max_participants BETWEEN 1 AND 100),
   CONSTRAINT chk_invitation_status CHECK (status IN ('recruiting', 'full', 'completed', 'cancelled')),
-  CONSTRAINT chk_invitation_instance_type CHECK (instance_type IN ('group', 'friend', 'friendplus', 'public')),
+  CONSTRAINT chk_invitation_instance_type
+    CHECK (instance_type IN ('group', 'friend', 'friendplus', 'public')),
   CONSTRAINT chk_invitation_tag CHECK (tag IN ('観光', 'ゲーム', 'まったり', '撮影会', 'イベント', 'その他')),
   CONSTRAINT chk_invitation_event_name CHECK (event_name !~ '\\n'),
   CONSTRAINT chk_invitation_world_link CHECK (world_link IS NULL OR world_link ~* '^https://'),
@@ -64,7 +65,8 @@ CREATE TABLE invitations (
 
 CREATE INDEX idx_invitation_list ON invitations (status, tag, start_time);
 CREATE INDEX idx_invitation_host ON invitations (host_id, start_time DESC);
-CREATE INDEX idx_invitation_auto_close ON invitations (status, end_time) WHERE status IN ('recruiting', 'full');
+CREATE INDEX idx_invitation_auto_close ON invitations (status, end_time)
+  WHERE status IN ('recruiting', 'full');
 CREATE INDEX idx_invitation_recent ON invitations (start_time DESC);
 CREATE INDEX idx_invitation_active ON invitations (tag, start_time) WHERE status = 'recruiting';
 
@@ -141,12 +143,15 @@ COMMENT ON COLUMN invitations.host_id IS 'Discord user id of the host';
 COMMENT ON COLUMN invitations.start_time IS 'Start time, UTC';
 COMMENT ON COLUMN invitations.end_time IS 'End time, UTC; auto-close completes the invitation after it';
 COMMENT ON COLUMN invitations.vrchat_profile IS
-  'Host VRChat profile URL, Fernet ciphertext (INVITATIONS_ENCRYPTION_KEYS); plaintext is https://vrchat.com/...';
-COMMENT ON COLUMN invitations.instance_link IS 'VRChat instance link, Fernet ciphertext (INVITATIONS_ENCRYPTION_KEYS)';
+  'Host VRChat profile URL as Fernet ciphertext (INVITATIONS_ENCRYPTION_KEYS); plaintext https://vrchat.com/...';
+COMMENT ON COLUMN invitations.instance_link IS
+  'VRChat instance link as Fernet ciphertext (INVITATIONS_ENCRYPTION_KEYS)';
 COMMENT ON COLUMN invitations.status IS 'recruiting -> full <-> recruiting -> completed | cancelled (final)';
 COMMENT ON COLUMN invitations.staff_id IS 'Discord user id of the staff member who took charge';
-COMMENT ON TABLE participants IS 'Who joined or is interested in an invitation: one row per user and invitation';
-COMMENT ON COLUMN participants.status IS 'joined takes a seat (counted against max_participants); interested does not';
+COMMENT ON TABLE participants IS
+  'Who joined or is interested in an invitation: one row per user and invitation';
+COMMENT ON COLUMN participants.status IS
+  'joined takes a seat (counted against max_participants); interested does not';
 COMMENT ON CONSTRAINT unique_participant ON participants IS 'A user appears once per invitation';
 COMMENT ON TABLE tickets IS 'Support tickets opened by members, closed by staff';
 COMMENT ON COLUMN tickets.id IS 'Discord id (snowflake) of the ticket thread';

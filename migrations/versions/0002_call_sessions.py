@@ -38,7 +38,8 @@ CREATE TABLE call_sessions (
 CREATE INDEX idx_call_session_started ON call_sessions (started_at DESC);
 CREATE INDEX idx_call_session_room_type ON call_sessions (room_type, started_at);
 
-COMMENT ON TABLE call_sessions IS 'Finished call sessions (analytics); session_id is the Firestore callSessions doc id';
+COMMENT ON TABLE call_sessions IS
+  'Finished call sessions (analytics); session_id is the Firestore callSessions doc id';
 COMMENT ON COLUMN call_sessions.recorded_at IS 'When the row was written (first delivery of the room event)';
 """
 
