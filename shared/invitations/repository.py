@@ -403,10 +403,12 @@ def close_ticket(engine: Engine, ticket_id: str) -> dict[str, Any]:
 
 
 # -- key rotation ---------------------------------------------------------------------------------
-def reencrypt_all(engine: Engine, batch_size: int = 500) -> int:
+def reencrypt_all(engine: Engine, batch_size: int = 500, keys: str | None = None) -> int:
     """Re-encrypt every encrypted value not yet under the newest key; returns the rows rewritten.
 
     Run after putting a new key first in INVITATIONS_ENCRYPTION_KEYS, before dropping the old one.
+    `keys` overrides the configured keys (same format). Final rows are re-encrypted too: the
+    final-state trigger allows a change of the ciphertext columns alone.
     """
     rewritten, after = 0, ""
     while True:
@@ -424,12 +426,15 @@ def reencrypt_all(engine: Engine, batch_size: int = 500) -> int:
                 .all()
             )
             for row in rows:
-                if not (crypto.is_current(row["vrchat_profile"]) and crypto.is_current(row["instance_link"])):
+                if not (
+                    crypto.is_current(row["vrchat_profile"], keys)
+                    and crypto.is_current(row["instance_link"], keys)
+                ):
                     conn.execute(
                         _sql("UPDATE invitations SET vrchat_profile = :p, instance_link = :l WHERE id = :id"),
                         {
-                            "p": crypto.rotate(row["vrchat_profile"]),
-                            "l": crypto.rotate(row["instance_link"]),
+                            "p": crypto.rotate(row["vrchat_profile"], keys),
+                            "l": crypto.rotate(row["instance_link"], keys),
                             "id": row["id"],
                         },
                     )
