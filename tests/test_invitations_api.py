@@ -310,6 +310,19 @@ def test_list_pages_with_cursor_match_the_database_order(call: Call) -> None:
         if cursor is None:
             break
     assert seen == expected and len(expected) >= 5
+    # Without a tag the per-tag scans are merged into the same global order.
+    with get_engine().connect() as conn:
+        expected = [
+            row[0]
+            for row in conn.execute(
+                sqlalchemy.text(
+                    "SELECT id FROM invitations WHERE status = 'recruiting' ORDER BY start_time, id LIMIT 3"
+                )
+            )
+        ]
+    _, first, _ = call("GET", "/invitations?limit=2", uid=new_uid())
+    _, second, _ = call("GET", f"/invitations?limit=1&cursor={first['nextCursor']}", uid=new_uid())
+    assert [item["id"] for item in first["items"] + second["items"]] == expected
     assert {item["tag"] for item in page["items"]} <= {"撮影会"}
 
 
