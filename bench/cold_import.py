@@ -14,9 +14,9 @@ import argparse
 import json
 import statistics
 import subprocess
-from typing import Any
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

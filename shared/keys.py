@@ -57,3 +57,12 @@ def matching_claim(pair_id: str) -> str:
 def presence_synced(uid: str) -> str:
     """String: the status last written to Firestore by a heartbeat, TTL = write-coalescing window."""
     return f"presence:synced:{uid}"
+
+
+# -- invitations (shared/invitations/) -------------------------------------------------------------
+INVITATION_LIST_VERSION = "invitations:list:version"  # integer, INCR on every invitation write
+
+
+def invitation_list(version: str, query_digest: str) -> str:
+    """String (JSON page) with TTL: one cached page of GET /invitations under a cache version."""
+    return f"invitations:list:v{version}:{query_digest}"
