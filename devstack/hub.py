@@ -134,7 +134,12 @@ class Hub:
                 return web.Response(status=upstream.status, headers=out, body=payload)
         except (OSError, TimeoutError) as exc:
             return web.json_response(
-                {"error": {"code": "unavailable", "message": f"function {name} is not reachable: {exc}"}},
+                {
+                    "error": {
+                        "code": "unavailable",
+                        "message": f"function {name} is not reachable: {type(exc).__name__} {exc}",
+                    }
+                },
                 status=503,
             )
 

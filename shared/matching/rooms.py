@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import log
-from shared.errors import conflict, not_found
+from shared.errors import ApiError, conflict, not_found
 from shared.matching import codes, config, store
 from shared.matching.presence import mirror_status
 
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 logger = log.get_logger("shared.matching.rooms")
 CODE_ATTEMPTS = 8
+# Joins of one room are queued on a short Redis lock before their transaction: Firestore's
+# pessimistic transactions otherwise lock-wait on each other (on the emulator until they time out).
+JOIN_LOCK_TTL_S = 5.0
+JOIN_LOCK_WAIT_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,15 @@ def join_by_code(uid: str, code: str, now: datetime) -> str:
         _enter(transaction, uid, room_id, now, mirror_snap.exists)
         return room_id, mirror_snap.exists
 
-    room_id, had_ticket = write(store.transaction())
+    from shared.clients.redis import get_redis
+
+    lock = get_redis().lock(f"lock:roomcode:{code}", timeout=JOIN_LOCK_TTL_S, sleep=0.01)
+    if not lock.acquire(blocking_timeout=JOIN_LOCK_WAIT_S):
+        raise ApiError(503, "busy", "the room is busy: retry shortly", headers={"Retry-After": "1"})
+    try:
+        room_id, had_ticket = write(store.transaction())
+    finally:
+        _release(lock)
     _after_enter(uid, had_ticket)
     log.log_event(logger, "select room joined", roomId=room_id, uid=uid)
     return room_id
@@ -167,3 +179,13 @@ def leave_room(uid: str, room_id: str, now: datetime) -> bool:
         mirror_status(uid, status)
     log.log_event(logger, "room left", roomId=room_id, uid=uid, left=left)
     return left or status is not None
+
+
+def _release(lock: Any) -> None:
+    """Release the join lock; one that already expired (a very slow join) is not an error."""
+    from redis.exceptions import LockError
+
+    try:
+        lock.release()
+    except LockError:
+        logger.warning("room join lock expired before release")
