@@ -78,7 +78,9 @@ class Hub:
     # -- plumbing -------------------------------------------------------------------------------
     async def start(self, app: web.Application) -> None:
         self.session = ClientSession(
-            connector=TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=60),
+            # gunicorn drops idle keep-alive connections after 2 s; let ours go first so that a request is
+            # never written to a connection the function is closing.
+            connector=TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=1.0),
             timeout=ClientTimeout(total=None, sock_connect=5),
             auto_decompress=False,
         )
@@ -132,7 +134,12 @@ class Hub:
                 return web.Response(status=upstream.status, headers=out, body=payload)
         except (OSError, TimeoutError) as exc:
             return web.json_response(
-                {"error": {"code": "unavailable", "message": f"function {name} is not reachable: {exc}"}},
+                {
+                    "error": {
+                        "code": "unavailable",
+                        "message": f"function {name} is not reachable: {type(exc).__name__} {exc}",
+                    }
+                },
                 status=503,
             )
 

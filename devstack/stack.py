@@ -224,6 +224,8 @@ class Stack:
                 "FUNCTION_SIGNATURE_TYPE": spec.signature_type,
                 "PYTHONPATH": str(ROOT),
                 "PYTHONUNBUFFERED": "1",
+                # gunicorn threads = the manifest's per-instance concurrency, as on Cloud Run.
+                "THREADS": str(spec.concurrency),
             }
         )
         return env

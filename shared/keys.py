@@ -13,7 +13,7 @@ def presence(uid: str) -> str:
 
 def matching_ticket(uid: str) -> str:
     """Hash: the user's matching preferences and expiry."""
-    return f"matching:ticket:{uid}"
+    return f"{MATCHING_TICKET_PREFIX}{uid}"
 
 
 def room_presence(room_id: str) -> str:
@@ -32,3 +32,37 @@ def livekit_token(room_id: str, uid: str) -> str:
 
 def rate_limit(route: str, uid: str) -> str:
     return f"ratelimit:{route}:{uid}"
+
+
+# -- matching (shared/matching/) -----------------------------------------------------------------
+# The pairing scripts build per-user key names from these prefixes inside Redis (the members of the
+# queue are only known there), so the prefixes are the one definition of those names.
+MATCHING_TICKET_PREFIX = "matching:ticket:"
+MATCHING_CLASS_PREFIX = "matching:queue:random:"  # + "{gender}:{want}": per-preference index of the queue
+MATCHING_CLAIM_PREFIX = "matching:claim:"
+MATCHING_EXPIRY = "matching:expiry"  # sorted set: score = ticket expiry (ms), member = uid
+MATCHING_CLAIMS = "matching:claims"  # sorted set: score = claim deadline (ms), member = pair id
+
+
+def matching_class_queue(gender: str, want: str) -> str:
+    """Sorted set like MATCHING_QUEUE holding only the users of one (own gender, wanted gender) class."""
+    return f"{MATCHING_CLASS_PREFIX}{gender}:{want}"
+
+
+def matching_claim(pair_id: str) -> str:
+    """Hash: a pair taken off the queue by a worker and not yet settled (uids, ticket ids, places)."""
+    return f"{MATCHING_CLAIM_PREFIX}{pair_id}"
+
+
+def presence_synced(uid: str) -> str:
+    """String: the status last written to Firestore by a heartbeat, TTL = write-coalescing window."""
+    return f"presence:synced:{uid}"
+
+
+# -- invitations (shared/invitations/) -------------------------------------------------------------
+INVITATION_LIST_VERSION = "invitations:list:version"  # integer, INCR on every invitation write
+
+
+def invitation_list(version: str, query_digest: str) -> str:
+    """String (JSON page) with TTL: one cached page of GET /invitations under a cache version."""
+    return f"invitations:list:v{version}:{query_digest}"

@@ -1,13 +1,172 @@
-"""`invitations_api` (HTTPS). Routes are added by its issue; /healthz checks the stores it uses."""
+"""`invitations_api` (HTTPS): meetup invitations, participants and support tickets over Cloud SQL.
+
+Every route needs a Firebase ID token; staff routes need the `staff` custom claim. Handlers decode
+and validate the request, call shared/invitations, and encode the answer. Contract:
+docs/openapi/invitations_api.yaml.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import functions_framework
 from flask import Request, Response
 
-from shared.http import Api
+from shared.clients.postgres import get_engine
+from shared.errors import forbidden, invalid
+from shared.http import Api, ApiRequest, Reply
+from shared.invitations import cache, cursor, model, repository, validation
+from shared.invitations.repository import Actor
 
 api = Api("invitations_api", stores=("postgres", "redis"))
+
+
+def _actor(request: ApiRequest) -> Actor:
+    assert request.caller is not None
+    return Actor(validation.caller_id(request.uid), request.caller.is_staff, request.caller.name)
+
+
+def _require_staff(request: ApiRequest) -> Actor:
+    actor = _actor(request)
+    if not actor.is_staff:
+        raise forbidden("staff only")
+    return actor
+
+
+def _invitation_id(request: ApiRequest) -> str:
+    return validation.snowflake(request.params["invitation_id"], "invitationId")
+
+
+def _detail(request: ApiRequest, invitation_id: str, status: int = 200) -> Reply:
+    return Reply(status, repository.get_invitation(get_engine(), invitation_id, _actor(request)))
+
+
+# -- invitations ----------------------------------------------------------------------------------
+@api.route("GET", "/invitations")
+def list_invitations(request: ApiRequest) -> Reply:
+    _actor(request)
+    query: dict[str, Any] = {
+        "status": validation.choice(
+            request.query("status"), "status", model.INVITATION_STATUSES, "recruiting"
+        ),
+        "tag": validation.choice(request.query("tag"), "tag", model.TAGS, None),
+        "limit": validation.page_limit(request.query("limit")),
+        "cursor": request.query("cursor"),
+    }
+    after = cursor.decode("q1", query["cursor"])
+    key = cache.list_key(query)  # the version is read before the query (see cache.py)
+    page = cache.get_page(key)
+    if page is None:
+        page = repository.list_invitations(
+            get_engine(), query["status"], query["tag"], after, query["limit"]
+        ).body()
+        cache.put_page(key, page)
+        return Reply(200, page, {"X-Cache": "MISS"})
+    return Reply(200, page, {"X-Cache": "HIT"})
+
+
+@api.route("GET", "/invitations/<invitation_id>")
+def get_invitation(request: ApiRequest) -> Reply:
+    return _detail(request, _invitation_id(request))
+
+
+@api.route("POST", "/invitations")
+def create_invitation(request: ApiRequest) -> Reply:
+    actor = _actor(request)
+    invitation = validation.new_invitation(request.json(), actor.user_id, actor.name)
+    repository.create_invitation(get_engine(), invitation)
+    cache.invalidate_lists()
+    return _detail(request, invitation.id, 201)
+
+
+@api.route("PATCH", "/invitations/<invitation_id>")
+def update_invitation(request: ApiRequest) -> Reply:
+    actor = _actor(request)
+    invitation_id = _invitation_id(request)
+    changes, assign_staff, staff_name = validation.invitation_patch(request.json(), actor.is_staff)
+    if assign_staff:
+        actor = Actor(actor.user_id, actor.is_staff, staff_name or actor.name)
+        if not actor.name:
+            raise invalid("staffName", "is required (the token carries no name)")
+    repository.update_invitation(get_engine(), invitation_id, changes, actor, assign_staff)
+    cache.invalidate_lists()
+    return _detail(request, invitation_id)
+
+
+@api.route("POST", "/invitations/<invitation_id>/cancel")
+def cancel_invitation(request: ApiRequest) -> Reply:
+    invitation_id = _invitation_id(request)
+    repository.cancel_invitation(get_engine(), invitation_id, _actor(request))
+    cache.invalidate_lists()
+    return _detail(request, invitation_id)
+
+
+# -- participants ---------------------------------------------------------------------------------
+@api.route("POST", "/invitations/<invitation_id>/participants")
+def join_invitation(request: ApiRequest) -> Reply:
+    actor = _actor(request)
+    invitation_id = _invitation_id(request)
+    body = request.json()
+    status = validation.participant_status(body)
+    user_name = validation.display_name(body, "userName", actor.name)
+    result = repository.set_participation(get_engine(), invitation_id, actor, user_name, status)
+    cache.invalidate_lists()
+    return Reply(201 if result.created else 200, result.body(invitation_id, actor.user_id))
+
+
+@api.route("DELETE", "/invitations/<invitation_id>/participants/me")
+def leave_invitation(request: ApiRequest) -> Reply:
+    actor = _actor(request)
+    invitation_id = _invitation_id(request)
+    result = repository.leave(get_engine(), invitation_id, actor)
+    cache.invalidate_lists()
+    return Reply(200, result.body(invitation_id, actor.user_id))
+
+
+@api.route("GET", "/me/participations")
+def my_participations(request: ApiRequest) -> Reply:
+    actor = _actor(request)
+    before = cursor.decode("q3", request.query("cursor"))
+    limit = validation.page_limit(request.query("limit"))
+    return Reply(200, repository.participations(get_engine(), actor.user_id, before, limit).body())
+
+
+# -- tickets --------------------------------------------------------------------------------------
+@api.route("POST", "/tickets")
+def open_ticket(request: ApiRequest) -> Reply:
+    actor = _actor(request)
+    body = request.json()
+    ticket_id, category = validation.new_ticket(body)
+    user_name = validation.display_name(body, "userName", actor.name)
+    return Reply(201, repository.create_ticket(get_engine(), ticket_id, actor, user_name, category))
+
+
+@api.route("GET", "/tickets/mine")
+def my_tickets(request: ApiRequest) -> Reply:
+    actor = _actor(request)
+    before = cursor.decode("tickets", request.query("cursor"))
+    limit = validation.page_limit(request.query("limit"))
+    page = repository.list_tickets(
+        get_engine(), user_id=actor.user_id, status=None, before=before, limit=limit
+    )
+    return Reply(200, page.body())
+
+
+@api.route("GET", "/tickets")
+def list_tickets(request: ApiRequest) -> Reply:
+    _require_staff(request)
+    status = validation.choice(request.query("status"), "status", model.TICKET_STATUSES, "open")
+    before = cursor.decode("tickets", request.query("cursor"))
+    limit = validation.page_limit(request.query("limit"))
+    page = repository.list_tickets(get_engine(), user_id=None, status=status, before=before, limit=limit)
+    return Reply(200, page.body())
+
+
+@api.route("POST", "/tickets/<ticket_id>/close")
+def close_ticket(request: ApiRequest) -> Reply:
+    _require_staff(request)
+    ticket_id = validation.snowflake(request.params["ticket_id"], "ticketId")
+    return Reply(200, repository.close_ticket(get_engine(), ticket_id))
 
 
 @functions_framework.http

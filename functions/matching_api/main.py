@@ -1,13 +1,89 @@
-"""`matching_api` (HTTPS). Routes are added by its issue; /healthz checks the stores it uses."""
+"""`matching_api` (HTTPS, Firebase ID token): random queue, select rooms by code, presence heartbeat.
+
+Routes are documented in docs/openapi/matching_api.yaml (tests/test_matching_openapi.py keeps the two
+in step). The domain code is in shared/matching/.
+"""
 
 from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
 
 import functions_framework
 from flask import Request, Response
 
-from shared.http import Api
+from shared import log
+from shared.errors import invalid
+from shared.http import Api, ApiRequest, Reply
+from shared.matching import codes, model, presence, rooms, tickets
+from shared.validate import get_int, get_str, reject_unknown
 
 api = Api("matching_api", stores=("firestore", "redis", "pubsub"))
+logger = log.get_logger("matching_api")
+MATCHING_TOPIC = "matching-requests"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@api.route("POST", "/queue")
+def join_queue(request: ApiRequest) -> Reply:
+    preferences = model.parse_queue_body(request.json(optional=True))
+    ticket = tickets.enqueue(request.uid, preferences, _now())
+    _request_pairing(request.uid)
+    return Reply(202, ticket.to_json())
+
+
+def _request_pairing(uid: str) -> None:
+    """Wake a worker. The ticket is already queued: if publishing fails, the minute sweep pairs it."""
+    from shared.clients.pubsub import publish_json
+
+    try:
+        publish_json(MATCHING_TOPIC, {"kind": "enqueue", "uid": uid}, timeout_s=5.0)
+    except Exception as exc:
+        log.log_event(logger, "matching request not published", logging.WARNING, uid=uid, error=repr(exc))
+
+
+@api.route("DELETE", "/queue")
+def leave_queue(request: ApiRequest) -> Reply:
+    return Reply(200, {"removed": tickets.remove_from_queue(request.uid, reason="user_left")})
+
+
+@api.route("POST", "/rooms")
+def create_room(request: ApiRequest) -> Reply:
+    body = request.json()
+    reject_unknown(body, ("maxParticipants",))
+    size = get_int(body, "maxParticipants", minimum=model.MIN_ROOM_SIZE, maximum=model.MAX_ROOM_SIZE)
+    assert size is not None
+    room = rooms.create_select_room(request.uid, size, _now())
+    return Reply(201, room.to_json())
+
+
+@api.route("POST", "/rooms/join")
+def join_room(request: ApiRequest) -> Reply:
+    body = request.json()
+    reject_unknown(body, ("roomCode",))
+    code = codes.parse_code(body.get("roomCode"))
+    return Reply(200, {"roomId": rooms.join_by_code(request.uid, code, _now())})
+
+
+@api.route("POST", "/rooms/<room_id>/leave")
+def leave_room(request: ApiRequest) -> Reply:
+    room_id = str(request.params["room_id"])
+    if not 1 <= len(room_id) <= 128 or "/" in room_id:
+        raise invalid("roomId", "is not a room id")
+    return Reply(200, {"roomId": room_id, "left": rooms.leave_room(request.uid, room_id, _now())})
+
+
+@api.route("POST", "/presence")
+def heartbeat(request: ApiRequest) -> Reply:
+    body = request.json()
+    reject_unknown(body, ("status",))
+    status = get_str(body, "status", choices=presence.CLIENT_STATUSES)
+    assert status is not None
+    beat = presence.heartbeat(request.uid, status, _now())
+    return Reply(200, {"status": beat.status, "written": beat.written})
 
 
 @functions_framework.http

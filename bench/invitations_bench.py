@@ -1,0 +1,330 @@
+"""Benchmark of the invitations schema and the invitations_api function, on a stack of its own.
+
+    .venv/bin/python bench/invitations_bench.py [--out docs/bench/invitations.md]
+
+1. starts the local stack on free ports (PostgreSQL, Redis, the functions, the gateway),
+2. seeds 100,000 invitations and 1,000,000 participants (bench/invitations_seed.py),
+3. times Q1-Q4 through the repository code (pool checkout + round trip + decoding included) and
+   prints their EXPLAIN (ANALYZE, BUFFERS) plans,
+4. loads the HTTP function through the gateway with 200 concurrent clients: the design's k6
+   scenario (each client sends a request, then thinks 1 s) and a saturation run (no think time).
+About 3 minutes on a 2-core VM. Prints markdown; --out also writes it to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from invitations_seed import USERS, invitation_id, seed, user_id
+
+from devstack.firestore_rest import unsigned_token
+from devstack.manifest import ROOT, load_manifest
+from devstack.stack import Ports, Stack
+from shared.config import reset_settings
+
+TARGETS_MS = {"Q1": 5.0, "Q2": 12.5, "Q3": 10.0, "Q4": 20.0}
+MACHINE = "2-core sandbox VM, 24 GiB"
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def summary(samples_s: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in samples_s]
+    return {
+        "n": len(ms),
+        "p50": percentile(ms, 50),
+        "p95": percentile(ms, 95),
+        "p99": percentile(ms, 99),
+        "mean": statistics.fmean(ms),
+    }
+
+
+# -- SQL ------------------------------------------------------------------------------------------
+def time_queries(engine: Any, invitations: int, iterations: int) -> tuple[dict[str, dict[str, float]], int]:
+    from sqlalchemy import text
+
+    from shared.invitations import repository
+    from shared.invitations.auto_close import Q4
+    from shared.invitations.model import TAGS, utc_now
+    from shared.invitations.repository import Actor
+
+    rng = random.Random(7)
+    viewer = Actor("4000000001", False, "bench")
+
+    def q1() -> None:
+        tag = rng.choice([*TAGS, None])
+        page = repository.list_invitations(engine, "recruiting", tag, None, 20)
+        if rng.random() < 0.3 and page.next_cursor:  # a second page, through the cursor
+            from shared.invitations import cursor
+
+            repository.list_invitations(engine, "recruiting", tag, cursor.decode("q1", page.next_cursor), 20)
+
+    def q2() -> None:
+        repository.get_invitation(engine, invitation_id(rng.randint(1, invitations)), viewer)
+
+    def q3() -> None:
+        repository.participations(engine, user_id(rng.randrange(USERS)), None, 20)
+
+    completed = 0
+
+    def q4() -> None:
+        nonlocal completed
+        with engine.connect() as conn:  # rolled back: every iteration sees the same backlog
+            completed = conn.execute(text(Q4), {"now": utc_now(), "batch_size": 1000}).rowcount
+            conn.rollback()
+
+    results = {}
+    for name, run in (("Q1", q1), ("Q2", q2), ("Q3", q3), ("Q4", q4)):
+        count = iterations if name != "Q4" else max(50, iterations // 3)
+        for _ in range(20):
+            run()
+        samples = []
+        for _ in range(count):
+            started = time.perf_counter()
+            run()
+            samples.append(time.perf_counter() - started)
+        results[name] = summary(samples)
+    return results, completed
+
+
+def explain_plans(engine: Any) -> dict[str, str]:
+    from sqlalchemy import text
+
+    from shared.invitations import repository
+    from shared.invitations.auto_close import Q4
+    from shared.invitations.model import TAGS, utc_now
+
+    queries: dict[str, tuple[str, dict[str, Any]]] = {
+        "Q1 (tag 観光, first page)": (
+            repository.q1_sql(False),
+            {"status": "recruiting", "tags": ["観光"], "limit": 21},
+        ),
+        "Q1 (all tags, first page)": (
+            repository.q1_sql(False),
+            {"status": "recruiting", "tags": list(TAGS), "limit": 21},
+        ),
+        "Q2": (repository.Q2, {"id": invitation_id(4242)}),
+        "Q3": (repository.q3_sql(False), {"user_id": user_id(1234), "limit": 21}),
+        "Q4": (Q4, {"now": utc_now(), "batch_size": 1000}),
+    }
+    plans = {}
+    for name, (sql, params) in queries.items():
+        with engine.connect() as conn:
+            rows = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql), params).all()
+            conn.rollback()
+        plans[name] = "\n".join(row[0] for row in rows)
+    return plans
+
+
+# -- HTTP -----------------------------------------------------------------------------------------
+@dataclass
+class HttpResult:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    errors: int = 0
+    cache_hits: int = 0
+    lists: int = 0
+    elapsed_s: float = 0.0
+
+
+async def load(
+    gateway: str, invitations: int, clients: int, seconds: float, think_s: float, warmup_s: float
+) -> HttpResult:
+    import aiohttp
+
+    from shared.invitations.model import TAGS
+
+    result = HttpResult()
+    rng = random.Random(11)
+    project = os.environ["GOOGLE_CLOUD_PROJECT"]
+    users = [user_id(i * (USERS // clients)) for i in range(clients)]
+    tokens = [unsigned_token(uid, project, name="bench") for uid in users]
+    base = f"{gateway}/invitations_api"
+    started = time.perf_counter()
+    record_from, stop_at = started + warmup_s, started + warmup_s + seconds
+
+    def request() -> tuple[str, str]:
+        roll = rng.random()
+        if roll < 0.60:
+            tag = rng.choice([*TAGS, None])
+            return "GET /invitations", f"{base}/invitations" + (f"?tag={tag}" if tag else "")
+        if roll < 0.85:
+            return "GET /invitations/{id}", f"{base}/invitations/{invitation_id(rng.randint(1, invitations))}"
+        return "GET /me/participations", f"{base}/me/participations"
+
+    async def client(session: aiohttp.ClientSession, index: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[index]}"}
+        if think_s:
+            await asyncio.sleep(rng.uniform(0, think_s))  # spread the clients over the think time
+        while time.perf_counter() < stop_at:
+            kind, url = request()
+            begin = time.perf_counter()
+            try:
+                async with session.get(url, headers=headers) as response:
+                    await response.read()
+                    status, cache = response.status, response.headers.get("X-Cache")
+            except (TimeoutError, aiohttp.ClientError):
+                status, cache = 0, None
+            end = time.perf_counter()
+            if begin >= record_from and end <= stop_at:
+                result.latencies[kind].append(end - begin)
+                result.statuses[status] += 1
+                if status == 0 or status >= 400:
+                    result.errors += 1
+                if kind == "GET /invitations":
+                    result.lists += 1
+                    result.cache_hits += cache == "HIT"
+            if think_s:
+                await asyncio.sleep(think_s)
+
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        await asyncio.gather(*(client(session, i) for i in range(clients)))
+    result.elapsed_s = seconds
+    return result
+
+
+# -- report ---------------------------------------------------------------------------------------
+def markdown(
+    args: argparse.Namespace,
+    seed_timings: dict[str, float],
+    queries: dict[str, dict[str, float]],
+    q4_rows: int,
+    plans: dict[str, str],
+    runs: list[tuple[str, HttpResult]],
+) -> str:
+    lines = [
+        "# invitations: benchmark",
+        "",
+        f"Machine: {MACHINE} (Python {platform.python_version()}, PostgreSQL 15, Redis 7, everything on the same"
+        " 2 cores: database, Redis, gateway, function, load generator).",
+        f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `.venv/bin/python bench/invitations_bench.py`.",
+        "",
+        f"Data: {args.invitations:,} invitations, {args.invitations * args.per_invitation:,} participants"
+        f" (seeded in {seed_timings['invitations'] + seed_timings['participants']:.1f} s with generate_series,"
+        f" then VACUUM ANALYZE in {seed_timings['vacuum_analyze']:.1f} s).",
+        "",
+        "## Queries (through shared/invitations/repository.py: pool checkout, round trip and decoding included)",
+        "",
+        "| query | n | p50 ms | p95 ms | p99 ms | target ms | |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, stats in queries.items():
+        ok = "ok" if stats["p95"] <= TARGETS_MS[name] else "over"
+        lines.append(
+            f"| {name} | {stats['n']} | {stats['p50']:.2f} | {stats['p95']:.2f} | {stats['p99']:.2f}"
+            f" | {TARGETS_MS[name]} | {ok} (p95) |"
+        )
+    lines += [
+        "",
+        "Q1: recruiting list, random tag or all tags, 20 rows, 30% also fetch page 2 by cursor (timed together).",
+        "Q2: one random invitation with its ~10 participants (json_agg) and joined count, both columns decrypted.",
+        "Q3: a random user's participation history (about 20 rows), first page.",
+        f"Q4: the auto-close UPDATE over the seeded backlog ({q4_rows} due rows, batch 1000), rolled back each time.",
+        "",
+        "## HTTP through the gateway (200 concurrent clients)",
+        "",
+        "Mix: 60% `GET /invitations` (random tag or none; Redis cache-aside), 25% `GET /invitations/{id}`,"
+        " 15% `GET /me/participations`. Each client has its own Firebase (emulator) token.",
+        "",
+        "| scenario | route | requests | p50 ms | p95 ms | p99 ms |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    notes = []
+    for scenario, result in runs:
+        everything = [s for samples in result.latencies.values() for s in samples]
+        for route, samples in [("all", everything), *sorted(result.latencies.items())]:
+            stats = summary(samples)
+            lines.append(
+                f"| {scenario} | {route} | {stats['n']} | {stats['p50']:.1f} | {stats['p95']:.1f} | {stats['p99']:.1f} |"
+            )
+        total = sum(result.statuses.values())
+        notes.append(
+            f"- {scenario}: {total / result.elapsed_s:.0f} requests/s, error rate"
+            f" {100 * result.errors / max(1, total):.3f}% (statuses {dict(sorted(result.statuses.items()))}),"
+            f" list cache hit ratio {100 * result.cache_hits / max(1, result.lists):.1f}%"
+        )
+    lines += ["", *notes, "", "## Plans (EXPLAIN (ANALYZE, BUFFERS, COSTS OFF))", ""]
+    for name, plan in plans.items():
+        lines += [f"### {name}", "", "```", plan, "```", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--invitations", type=int, default=100_000)
+    parser.add_argument("--per-invitation", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured seconds of the k6-style run")
+    parser.add_argument("--saturation-seconds", type=float, default=20.0)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+
+    state_dir = ROOT / ".dev" / f"bench-invitations-{os.getpid()}"
+    shutil.rmtree(state_dir, ignore_errors=True)
+    stack = Stack(
+        state_dir, Ports.free(load_manifest()), with_auth=False, scheduler_auto=False, echo=lambda _: None
+    )
+    echo("starting the stack ...")
+    stack.start(timeout_s=180)
+    try:
+        os.environ.update(stack.service_env())
+        reset_settings()
+        from shared.clients.postgres import get_engine
+
+        engine = get_engine()
+        echo("seeding ...")
+        seed_timings = seed(engine, args.invitations, args.per_invitation, echo=lambda line: echo(line))
+        echo("timing Q1-Q4 ...")
+        queries, q4_rows = time_queries(engine, args.invitations, args.iterations)
+        plans = explain_plans(engine)
+        echo(f"HTTP: {args.clients} clients, 1 s think time, {args.seconds:.0f} s ...")
+        paced = asyncio.run(load(stack.gateway_url, args.invitations, args.clients, args.seconds, 1.0, 5.0))
+        echo(f"HTTP: {args.clients} clients, no think time, {args.saturation_seconds:.0f} s ...")
+        saturated = asyncio.run(
+            load(stack.gateway_url, args.invitations, args.clients, args.saturation_seconds, 0.0, 3.0)
+        )
+        report = markdown(
+            args,
+            seed_timings,
+            queries,
+            q4_rows,
+            plans,
+            [("k6-style, 1 s think", paced), ("saturation, no think", saturated)],
+        )
+    finally:
+        stack.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+    print(report)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()

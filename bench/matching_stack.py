@@ -1,0 +1,236 @@
+"""Matching through a whole local stack on free ports (emulators, Redis, every function):
+
+1. end to end: 1,000 users enqueue through the gateway within a few seconds; the real worker,
+   woken by Pub/Sub, seats them. Reports time from each user's POST /queue to their room's createdAt.
+2. double matches under 4 concurrent workers: the naive sketch of the design note (ZADD, ZRANGE the
+   head, create the room, ZREM) against ours (pair.lua + room transaction), same population.
+
+    .venv/bin/python bench/matching_stack.py [--users 1000] [--naive-users 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devstack.firestore_rest import unsigned_token  # noqa: E402
+from devstack.manifest import load_manifest  # noqa: E402
+from devstack.stack import Ports, Stack  # noqa: E402
+from shared.config import reset_settings  # noqa: E402
+
+WORKERS = 4
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def make_users(prefix: str, count: int) -> list[str]:
+    from shared.clients.firestore import get_firestore
+
+    db = get_firestore()
+    uids = [f"{prefix}-{i:05d}" for i in range(count)]
+    for start in range(0, count, 400):
+        batch = db.batch()
+        for i, uid in enumerate(uids[start : start + 400], start):
+            batch.set(
+                db.collection("users").document(uid),
+                {"displayName": uid, "gender": "male" if i % 2 else "female", "status": "online"},
+            )
+        batch.commit()
+    return uids
+
+
+def end_to_end(stack: Stack, users: int) -> dict[str, Any]:
+    from shared.clients.firestore import get_firestore
+
+    uids = make_users("e2e", users)
+    sent: dict[str, float] = {}
+    statuses: Counter[int] = Counter()
+
+    def enqueue(uid: str) -> None:
+        request = urllib.request.Request(
+            f"{stack.gateway_url}/matching_api/queue",
+            data=b"{}",
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {unsigned_token(uid, stack.project)}",
+                "Content-Type": "application/json",
+            },
+        )
+        sent[uid] = time.time()
+        with urllib.request.urlopen(request, timeout=60) as response:
+            statuses[response.status] += 1
+
+    started = time.time()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(enqueue, uids))
+    enqueue_s = time.time() - started
+    db = get_firestore()
+    refs = [db.collection("users").document(uid) for uid in uids]
+    deadline = time.time() + 180
+    seated: dict[str, str] = {}
+    while time.time() < deadline:
+        for snap in db.get_all([r for r in refs if r.id not in seated]):
+            room_id = (snap.to_dict() or {}).get("currentRoomId")
+            if room_id:
+                seated[snap.id] = room_id
+        if len(seated) == len(uids):
+            break
+        time.sleep(0.5)
+    room_ids = sorted(set(seated.values()))
+    created = {
+        snap.id: (snap.to_dict() or {})["createdAt"].timestamp()
+        for snap in db.get_all([db.collection("rooms").document(r) for r in room_ids])
+    }
+    latency = [created[seated[uid]] - sent[uid] for uid in seated]
+    members: dict[str, list[str]] = {}
+    for uid, room_id in seated.items():
+        members.setdefault(room_id, []).append(uid)
+    # from the moment the pair existed (the later of the two requests) to the room
+    pair_latency = [created[r] - max(sent[u] for u in us) for r, us in members.items()]
+    return {
+        "users": users,
+        "enqueue_s": enqueue_s,
+        "http_202": statuses[202],
+        "seated": len(seated),
+        "p50_ms": statistics.median(latency) * 1000,
+        "p95_ms": percentile(latency, 0.95) * 1000,
+        "pair_p50_ms": statistics.median(pair_latency) * 1000,
+        "pair_p95_ms": percentile(pair_latency, 0.95) * 1000,
+    }
+
+
+def naive_run(users: list[str]) -> Counter[str]:
+    """The design note's sketch: ZADD, ZRANGE the head, create the room, ZREM (no atomic step)."""
+    from shared import keys
+    from shared.clients.firestore import get_firestore
+    from shared.clients.redis import get_redis
+
+    r, db = get_redis(), get_firestore()
+    r.delete(keys.MATCHING_QUEUE)
+    r.zadd(keys.MATCHING_QUEUE, {uid: i for i, uid in enumerate(users)})
+    seats: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            candidates = [str(uid) for uid in r.zrange(keys.MATCHING_QUEUE, 0, 10)]
+            if len(candidates) < 2:
+                return
+            a, b = candidates[0], candidates[1]
+            db.collection("rooms").add(
+                {
+                    "type": "random",
+                    "participants": [a, b],
+                    "status": "waiting",
+                    "createdAt": datetime.now(UTC),
+                }
+            )
+            r.zrem(keys.MATCHING_QUEUE, a, b)
+            with lock:
+                seats[a] += 1
+                seats[b] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return seats
+
+
+def ours_run(users: list[str]) -> Counter[str]:
+    from shared.clients.firestore import get_firestore
+    from shared.matching import pairing, tickets
+    from shared.matching.model import Preferences
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda uid: tickets.enqueue(uid, Preferences(), datetime.now(UTC)), users))
+
+    def worker() -> None:
+        while pairing.match_waiting(batch=2, threads=2).created:
+            pass
+
+    threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db = get_firestore()
+    # count every room any of them is in, not only the one currentRoomId points at
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    seats: Counter[str] = Counter()
+    for start in range(0, len(users), 30):
+        query = db.collection("rooms").where(
+            filter=FieldFilter("participants", "array_contains_any", users[start : start + 30])
+        )
+        for snap in query.stream():
+            for uid in (snap.to_dict() or {}).get("participants", []):
+                if uid in users[start : start + 30]:
+                    seats[uid] += 1
+    return seats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--naive-users", type=int, default=200)
+    args = parser.parse_args()
+    state_dir = ROOT / ".dev" / f"bench-matching-{os.getpid()}"
+    shutil.rmtree(state_dir, ignore_errors=True)
+    state_dir.mkdir(parents=True)
+    stack = Stack(state_dir, Ports.free(load_manifest()), scheduler_auto=False, echo=lambda line: None)
+    print("starting the local stack ...", flush=True)
+    stack.start(timeout_s=240)
+    try:
+        os.environ.update(stack.service_env())
+        reset_settings()
+        e2e = end_to_end(stack, args.users)
+        naive = naive_run(make_users("naive", args.naive_users))
+        ours = ours_run(make_users("ours", args.naive_users))
+        print(json.dumps({"e2e": e2e}, indent=2))
+        print()
+        print(f"{'end to end (gateway -> Pub/Sub -> worker -> Firestore)':<58} {'value':>12}")
+        print(f"{'users enqueued / answered 202':<58} {e2e['users']:>6} / {e2e['http_202']:<5}")
+        print(f"{'time to send all POST /queue (s)':<58} {e2e['enqueue_s']:>12.2f}")
+        print(f"{'users seated':<58} {e2e['seated']:>12}")
+        print(
+            f"{'enqueue -> room created, p50 / p95 (ms)':<58} {e2e['p50_ms']:>5.0f} / {e2e['p95_ms']:<5.0f}"
+        )
+        print(
+            f"{'later of the pair enqueued -> room, p50 / p95 (ms)':<58} {e2e['pair_p50_ms']:>5.0f} / {e2e['pair_p95_ms']:<5.0f}"
+        )
+        print()
+        print(
+            f"{WORKERS} concurrent workers, {args.naive_users} users    {'rooms':>8} {'users in >1 room':>18} {'unseated':>9}"
+        )
+        for name, seats in (("naive ZRANGE + create room", naive), ("ours (pair.lua + transaction)", ours)):
+            doubles = sum(1 for n in seats.values() if n > 1)
+            print(
+                f"{name:<40} {sum(seats.values()) // 2:>8} {doubles:>18} {args.naive_users - len(seats):>9}"
+            )
+    finally:
+        stack.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""Invitations domain (PostgreSQL): meetup invitations, their participants, support tickets.
+
+- model:       the allowed values (mirroring the CHECK constraints), typed records, time helpers
+- validation:  request JSON -> typed records, every failure a 400 naming the field
+- crypto:      MultiFernet encryption of the two sensitive columns, with key rotation
+- cursor:      opaque keyset-pagination cursors
+- cache:       cache-aside for the list query in Redis with versioned keys
+- errors:      a constraint violation that reaches PostgreSQL -> the same 4xx the validation gives
+- repository:  the SQL (Q1-Q3 and the writes), one transaction per operation
+- auto_close:  Q4, completing finished invitations in bounded batches
+
+Nothing here imports sqlalchemy, redis or cryptography at module level (cold-start rule).
+"""

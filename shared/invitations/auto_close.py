@@ -1,0 +1,46 @@
+"""Q4: complete the invitations whose end time has passed, in bounded batches.
+
+`auto_close` (issue 7) calls `complete_finished_invitations` in a loop until it returns fewer than
+`batch_size`. Each call is one statement: a CTE picks at most `batch_size` due rows through
+idx_invitation_auto_close and locks them with FOR UPDATE SKIP LOCKED, so two overlapping runs (a
+slow minute, a retried message) split the work instead of waiting on each other, and a join that
+holds an invitation's lock is skipped this minute rather than blocked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from shared.invitations import cache
+from shared.invitations.model import to_db_time, utc_now
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+Q4 = """
+WITH due AS (
+  SELECT id FROM invitations
+  WHERE status IN ('recruiting', 'full') AND end_time < :now
+  ORDER BY end_time
+  LIMIT :batch_size
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE invitations i SET status = 'completed'
+FROM due
+WHERE i.id = due.id
+"""
+
+
+def complete_finished_invitations(engine: Engine, now: datetime | None = None, batch_size: int = 1000) -> int:
+    """Mark up to `batch_size` finished invitations `completed`; returns how many changed."""
+    from sqlalchemy import text
+
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    cutoff = utc_now() if now is None else to_db_time(now)
+    with engine.begin() as conn:
+        completed = conn.execute(text(Q4), {"now": cutoff, "batch_size": batch_size}).rowcount
+    if completed:
+        cache.invalidate_lists()
+    return int(completed)

@@ -1,0 +1,97 @@
+-- Take up to #pair-ids compatible pairs off the queue, oldest first, and claim them. One atomic step,
+-- so two workers can never take the same user.
+-- KEYS: 1 queue, 2 claims index
+-- ARGV: 1 ticket prefix, 2 class-queue prefix, 3 claim prefix, 4 now (ms), 5 claim deadline (ms),
+--       6.. one fresh pair id per pair wanted
+-- Returns a flat list: pair id, uid a, uid b, place a, place b, ... (a is the older of the two).
+--
+-- Waiting users are indexed by class (own gender x wanted gender): 4 x 4 sorted sets. Within a class
+-- everyone accepts and is accepted by the same classes, so the oldest user who has any partner is the
+-- oldest head among classes with a compatible non-empty class, and their partner is the oldest head
+-- among those classes. A pair costs a few commands however many incompatible users wait at the front.
+local GENDERS = {'male', 'female', 'other', 'none'}
+local WANTS = {'male', 'female', 'other', 'any'}
+-- COMPATIBLE[i]: the classes that accept class i and that class i accepts (want 'any' or the other's
+-- gender, both ways), classes numbered gender-major in the order above. tests/test_matching.py checks
+-- every pair of classes against shared/matching/model.py's compatible().
+local COMPATIBLE = {
+  {1, 4}, {5, 8}, {9, 12}, {1, 4, 5, 8, 9, 12, 13, 16},                -- male / male, female, other, any
+  {2, 4}, {6, 8}, {10, 12}, {2, 4, 6, 8, 10, 12, 14, 16},              -- female / ...
+  {3, 4}, {7, 8}, {11, 12}, {3, 4, 7, 8, 11, 12, 15, 16},              -- other / ...
+  {4}, {8}, {12}, {4, 8, 12, 16},                                      -- none (no gender) / ...
+}
+local now = tonumber(ARGV[4])
+local keys_of, class_g, class_w = {}, {}, {}
+for gi, g in ipairs(GENDERS) do
+  for wi, w in ipairs(WANTS) do
+    local i = (gi - 1) * 4 + wi
+    keys_of[i], class_g[i], class_w[i] = ARGV[2] .. g .. ':' .. w, g, w
+  end
+end
+
+-- heads[i]: the first two {uid, place} of class i, not yet validated against their tickets.
+local heads = {}
+local function load(i)
+  local r = redis.call('ZRANGE', keys_of[i], 0, 1, 'WITHSCORES')
+  local h = {}
+  for n = 1, #r, 2 do h[#h + 1] = {r[n], tonumber(r[n + 1])} end
+  heads[i] = h
+end
+for i = 1, 16 do load(i) end
+
+-- The ticket of a chosen user, or nil after dropping a stale entry (ticket gone, expired, claimed,
+-- or of another class) from the queue; the expiry sweep settles Firestore for expired ones.
+local function ticket_id(i, uid)
+  local t = redis.call('HMGET', ARGV[1] .. uid, 'exp', 'pair', 'g', 'w', 'id')
+  if t[1] and t[2] == '' and tonumber(t[1]) > now and t[3] == class_g[i] and t[4] == class_w[i] then
+    return t[5]
+  end
+  redis.call('ZREM', keys_of[i], uid)
+  if not t[1] or t[2] ~= '' or tonumber(t[1]) <= now then redis.call('ZREM', KEYS[1], uid) end
+  load(i)
+  return nil
+end
+
+local function has_partner(i)
+  for _, j in ipairs(COMPATIBLE[i]) do
+    if (j ~= i and heads[j][1]) or (j == i and heads[i][2]) then return true end
+  end
+  return false
+end
+
+local result = {}
+local k = 6
+while k <= #ARGV do
+  local ai, a_place = nil, nil
+  for i = 1, 16 do
+    local h = heads[i][1]
+    if h and (a_place == nil or h[2] < a_place) and has_partner(i) then ai, a_place = i, h[2] end
+  end
+  if not ai then break end
+  local bi, b_idx, b_place = nil, nil, nil
+  for _, j in ipairs(COMPATIBLE[ai]) do
+    local idx = (j == ai) and 2 or 1
+    local e = heads[j][idx]
+    if e and (b_place == nil or e[2] < b_place) then bi, b_idx, b_place = j, idx, e[2] end
+  end
+  local a, b = heads[ai][1], heads[bi][b_idx]
+  local ta = ticket_id(ai, a[1])
+  local tb = ta and ticket_id(bi, b[1])
+  if ta and tb then
+    local pair_id = ARGV[k]
+    k = k + 1
+    for _, m in ipairs({{a[1], ai}, {b[1], bi}}) do
+      redis.call('ZREM', keys_of[m[2]], m[1])
+      redis.call('ZREM', KEYS[1], m[1])
+      redis.call('HSET', ARGV[1] .. m[1], 'pair', pair_id)
+    end
+    redis.call('HSET', ARGV[3] .. pair_id, 'a', a[1], 'b', b[1], 'ta', ta, 'tb', tb,
+      'sa', a[2], 'sb', b[2], 'at', ARGV[4])
+    redis.call('ZADD', KEYS[2], ARGV[5], pair_id)
+    for _, v in ipairs({pair_id, a[1], b[1], tostring(a[2]), tostring(b[2])}) do result[#result + 1] = v end
+    load(ai)
+    if bi ~= ai then load(bi) end
+  end
+  -- else: a stale entry was dropped and its class reloaded; choose again
+end
+return result

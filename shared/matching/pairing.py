@@ -1,0 +1,263 @@
+"""The matching worker's core: claim pairs in Redis, create their rooms in Firestore, settle.
+
+1. `claim_pairs` (pair.lua) takes compatible pairs off the queue, oldest first, in one atomic step and
+   records each as a claim with a deadline. No two workers can take the same user.
+2. `create_random_room` runs one Firestore transaction per pair: the room (id = pair id, so a retry
+   finds its own earlier commit), both users `in_call` with `currentRoomId`, both mirrors deleted.
+   It pairs a user only while their `matchingQueue` mirror exists and they are in no room, so even a
+   stale or duplicated claim can never put anyone in two rooms.
+3. `settle` (settle.lua) ends the claim: spent tickets deleted, a partner who is still waiting put back
+   at their original place, a user whose request vanished dropped.
+If a worker fails between 1 and 3 it requeues both users itself; if it dies, the sweep settles claims
+past their deadline (`reclaim_stale_claims`), asking Firestore whether the room was created.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared import keys, log
+from shared.matching import config, scripts, store
+from shared.matching.presence import mirror_status
+
+if TYPE_CHECKING:
+    import redis as redis_lib
+    from google.cloud.firestore import Transaction
+
+logger = log.get_logger("shared.matching.pairing")
+
+# Fault injection points for tests of the failure paths: called with (stage, claim).
+Fault = Callable[[str, "Claim"], None]
+
+
+@dataclass(frozen=True)
+class Claim:
+    pair_id: str
+    a: str  # the older of the two
+    b: str
+    place_a: float  # enqueue time (ms): where each goes back to if the room is not created
+    place_b: float
+
+
+@dataclass
+class Report:
+    created: list[str] = field(default_factory=list)  # room ids
+    requeued: int = 0
+    dropped: int = 0
+    failed: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, *, room: str | None = None, requeued: int = 0, dropped: int = 0, failed: int = 0) -> None:
+        with self._lock:  # pairs are settled on several threads
+            if room:
+                self.created.append(room)
+            self.requeued += requeued
+            self.dropped += dropped
+            self.failed += failed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rooms": len(self.created),
+            "requeued": self.requeued,
+            "dropped": self.dropped,
+            "failed": self.failed,
+        }
+
+
+class PairingFailed(RuntimeError):
+    """Some pairs could not be settled now; they were put back (the message is retried)."""
+
+
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def claim_pairs(
+    max_pairs: int, *, now_ms: int | None = None, client: redis_lib.Redis | None = None
+) -> list[Claim]:
+    now_ms = _now_ms() if now_ms is None else now_ms
+    deadline = now_ms + config.claim_timeout_s() * 1000
+    flat = scripts.run(
+        "pair",
+        [keys.MATCHING_QUEUE, keys.MATCHING_CLAIMS],
+        [
+            keys.MATCHING_TICKET_PREFIX,
+            keys.MATCHING_CLASS_PREFIX,
+            keys.MATCHING_CLAIM_PREFIX,
+            now_ms,
+            deadline,
+            *(uuid.uuid4().hex for _ in range(max_pairs)),
+        ],
+        client,
+    )
+    return [
+        Claim(flat[i], flat[i + 1], flat[i + 2], float(flat[i + 3]), float(flat[i + 4]))
+        for i in range(0, len(flat), 5)
+    ]
+
+
+def settle(pair_id: str, action_a: str, action_b: str) -> tuple[int, int]:
+    """Actions: 'keep' (room created), 'requeue', 'drop'. Returns (requeued, removed)."""
+    requeued, removed = scripts.run(
+        "settle",
+        [keys.MATCHING_QUEUE, keys.MATCHING_CLAIMS, keys.MATCHING_EXPIRY],
+        [
+            keys.MATCHING_TICKET_PREFIX,
+            keys.MATCHING_CLASS_PREFIX,
+            keys.MATCHING_CLAIM_PREFIX,
+            pair_id,
+            action_a,
+            action_b,
+        ],
+    )
+    return int(requeued), int(removed)
+
+
+def random_room(claim: Claim, now: datetime) -> dict[str, Any]:
+    return {
+        "type": "random",
+        "createdBy": store.SYSTEM_CREATOR,
+        "participants": [claim.a, claim.b],
+        "maxParticipants": 2,
+        "livekitRoomName": f"vchat-{claim.pair_id}",
+        "status": "waiting",
+        "createdAt": now,
+        "expiresAt": now + timedelta(seconds=config.room_ttl_s()),
+    }
+
+
+def create_random_room(claim: Claim, now: datetime) -> tuple[str, list[str]]:
+    """One transaction. Returns ('created' | 'exists' | 'rejected', uids not eligible any more)."""
+    from google.cloud import firestore
+
+    @firestore.transactional
+    def write(transaction: Transaction) -> tuple[str, list[str]]:
+        refs = [store.room_ref(claim.pair_id)]
+        for uid in (claim.a, claim.b):
+            refs += [store.user_ref(uid), store.mirror_ref(uid)]
+        room, user_a, mirror_a, user_b, mirror_b = store.read(transaction, *refs)
+        if room.exists:
+            return "exists", []
+        ineligible = [
+            uid
+            for uid, user, mirror in ((claim.a, user_a, mirror_a), (claim.b, user_b, mirror_b))
+            if not (mirror.exists and user.exists and _waiting(user.to_dict() or {}))
+        ]
+        if ineligible:
+            return "rejected", ineligible
+        transaction.create(store.room_ref(claim.pair_id), random_room(claim, now))
+        for uid in (claim.a, claim.b):
+            transaction.update(
+                store.user_ref(uid),
+                {"status": "in_call", "currentRoomId": claim.pair_id, "lastActiveAt": now},
+            )
+            transaction.delete(store.mirror_ref(uid))
+        return "created", []
+
+    return write(store.transaction())
+
+
+def _room_exists(room_id: str) -> bool:
+    """Whether the pair's room was committed; False when that cannot be known (then requeue: a room
+    transaction drops users who turn out to be seated already)."""
+    try:
+        return bool(store.room_ref(room_id).get(timeout=5).exists)
+    except Exception:
+        return False
+
+
+def _waiting(user: dict[str, Any]) -> bool:
+    return user.get("status") == "matching" and not user.get("currentRoomId")
+
+
+def process_claim(claim: Claim, report: Report, fault: Fault | None = None) -> None:
+    """Create the pair's room and settle the claim; on any failure put both back and re-raise."""
+    try:
+        if fault:
+            fault("claimed", claim)
+        outcome, ineligible = create_random_room(claim, datetime.now(UTC))
+        if fault:
+            fault("committed", claim)
+    except Exception as exc:
+        if _room_exists(claim.pair_id):
+            # The commit went through and only its answer (or what followed) failed.
+            outcome = "exists"
+            log.log_event(
+                logger,
+                "room committed despite an error",
+                logging.WARNING,
+                roomId=claim.pair_id,
+                error=repr(exc),
+            )
+        else:
+            requeued, _ = settle(claim.pair_id, "requeue", "requeue")
+            report.add(failed=1, requeued=requeued)
+            raise
+    if outcome in ("created", "exists"):
+        settle(claim.pair_id, "keep", "keep")
+        for uid in (claim.a, claim.b):
+            mirror_status(uid, "in_call")
+        report.add(room=claim.pair_id)
+        log.log_event(
+            logger, "random room created", roomId=claim.pair_id, users=[claim.a, claim.b], outcome=outcome
+        )
+        return
+    actions = ["drop" if uid in ineligible else "requeue" for uid in (claim.a, claim.b)]
+    requeued, removed = settle(claim.pair_id, actions[0], actions[1])
+    report.add(requeued=requeued, dropped=removed)
+    log.log_event(logger, "pair rejected", pairId=claim.pair_id, ineligible=ineligible)
+
+
+def match_waiting(
+    *, max_pairs: int | None = None, batch: int | None = None, threads: int = 8, fault: Fault | None = None
+) -> Report:
+    """Pair and seat waiting users until the queue has no compatible pair (or `max_pairs` is reached).
+    Raises PairingFailed after the run if any pair failed (those users are back in the queue)."""
+    max_pairs = config.max_pairs_per_run() if max_pairs is None else max_pairs
+    batch = config.batch_pairs() if batch is None else batch
+    report = Report()
+    errors: list[BaseException] = []
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        seen = 0
+        while seen < max_pairs:
+            claims = claim_pairs(min(batch, max_pairs - seen))
+            if not claims:
+                break
+            seen += len(claims)
+            futures = [pool.submit(process_claim, claim, report, fault) for claim in claims]
+            for future in futures:
+                error = future.exception()
+                if error is not None:
+                    errors.append(error)
+            if errors:
+                break  # put-back users would be claimed again at once: let the retry come later
+    if errors:
+        log.log_event(logger, "pairing failed", logging.ERROR, error=repr(errors[0]), **report.to_json())
+        raise PairingFailed(f"{len(errors)} pair(s) failed: {errors[0]!r}") from errors[0]
+    return report
+
+
+def reclaim_stale_claims(now: datetime, limit: int = 100) -> Report:
+    """Settle claims whose worker missed the deadline (crashed, timed out): room there -> spent,
+    otherwise both back to their places. A late commit by the slow worker is still safe: the next
+    room transaction sees those users in a room and drops their requeued tickets."""
+    report = Report()
+    now_ms = int(now.timestamp() * 1000)
+    for pair_id in scripts.due(keys.MATCHING_CLAIMS, now_ms, limit):
+        snap = store.room_ref(pair_id).get()
+        if snap.exists:
+            settle(pair_id, "keep", "keep")
+            report.add(room=pair_id)
+        else:
+            requeued, _ = settle(pair_id, "requeue", "requeue")
+            report.add(requeued=requeued)
+    if report.created or report.requeued:
+        log.log_event(logger, "stale claims settled", **report.to_json())
+    return report

@@ -1,0 +1,1 @@
+"""Tokens issued by `issue_tokens`: LiveKit room tokens and WebSocket JWTs."""

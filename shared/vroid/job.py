@@ -1,0 +1,85 @@
+"""The scheduled `vrm-sync` job: configuration, the curator's refresh token, one sync run.
+
+Config (env; the three secrets come from Secret Manager in production):
+- VROID_API_URL (https://hub.vroid.com), VROID_CLIENT_ID, VROID_CLIENT_SECRET, VROID_REFRESH_TOKEN
+- VROID_PAGE_SIZE (1..100, default 100), VRM_SYNC_BATCH_SIZE (1..500, default 500)
+
+VRoid Hub can rotate the refresh token on every grant and revoke the old one, which would strand the
+secret after the first run. The rotated token is therefore kept in the server-only document
+`serverState/vroidHub` together with a fingerprint of the secret it descends from: when an operator
+stores a new secret (re-authorization), the fingerprint no longer matches and the secret wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from shared.config import ConfigError, settings
+from shared.vroid.client import Credentials, VroidHubClient
+from shared.vroid.sync import MAX_BATCH_WRITES, SyncReport, run_sync
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+STATE_DOCUMENT = ("serverState", "vroidHub")
+
+
+def api_url() -> str:
+    raw = settings().require("VROID_API_URL")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("VROID_API_URL must be an http(s) URL, got a malformed value")
+    return raw
+
+
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class RefreshTokenStore:
+    """The newest refresh token descending from the configured secret, kept in Firestore."""
+
+    def __init__(self, db: firestore.Client, secret: str) -> None:
+        self._ref = db.collection(STATE_DOCUMENT[0]).document(STATE_DOCUMENT[1])
+        self._secret = secret
+
+    def current(self) -> str:
+        snapshot = self._ref.get()
+        state = snapshot.to_dict() if snapshot.exists else None
+        if state and state.get("seedFingerprint") == _fingerprint(self._secret):
+            token = state.get("refreshToken")
+            if isinstance(token, str) and token:
+                return token
+        return self._secret
+
+    def save(self, token: str) -> None:
+        self._ref.set(
+            {
+                "refreshToken": token,
+                "seedFingerprint": _fingerprint(self._secret),
+                "rotatedAt": datetime.now(UTC),
+            }
+        )
+
+
+def run(db: firestore.Client, now: datetime | None = None) -> SyncReport:
+    cfg = settings()
+    secret = cfg.require("VROID_REFRESH_TOKEN")
+    store = RefreshTokenStore(db, secret)
+    credentials = Credentials(
+        cfg.require("VROID_CLIENT_ID"), cfg.require("VROID_CLIENT_SECRET"), store.current()
+    )
+    client = VroidHubClient(api_url(), credentials, on_refresh_token=store.save)
+    try:
+        return run_sync(
+            db,
+            client,
+            now or datetime.now(UTC),
+            page_size=cfg.int_setting("VROID_PAGE_SIZE", 100, 1, 100),
+            batch_size=cfg.int_setting("VRM_SYNC_BATCH_SIZE", MAX_BATCH_WRITES, 1, MAX_BATCH_WRITES),
+        )
+    finally:
+        client.close()

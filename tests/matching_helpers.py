@@ -1,0 +1,45 @@
+"""Helpers shared by the matching tests: users in Firestore, a clean matching state in Redis."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.clients.firestore import get_firestore
+from shared.clients.redis import get_redis
+
+
+def new_user(gender: str | None = None, prefix: str = "u", **fields: Any) -> str:
+    uid = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    doc: dict[str, Any] = {
+        "displayName": uid,
+        "status": "online",
+        "lastActiveAt": datetime.now(UTC),
+        **fields,
+    }
+    if gender:
+        doc["gender"] = gender
+    get_firestore().collection("users").document(uid).set(doc)
+    return uid
+
+
+def user(uid: str) -> dict[str, Any]:
+    return get_firestore().collection("users").document(uid).get().to_dict() or {}
+
+
+def mirror(uid: str) -> dict[str, Any] | None:
+    snap = get_firestore().collection("matchingQueue").document(uid).get()
+    return snap.to_dict() if snap.exists else None
+
+
+def room(room_id: str) -> dict[str, Any] | None:
+    snap = get_firestore().collection("rooms").document(room_id).get()
+    return snap.to_dict() if snap.exists else None
+
+
+def clear_matching_redis() -> None:
+    r = get_redis()
+    names = list(r.scan_iter("matching:*", count=1000))
+    if names:
+        r.delete(*names)

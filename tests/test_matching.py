@@ -1,0 +1,381 @@
+"""Matching domain code against the stack's real Redis and Firestore emulator (in-process calls)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from devstack.stack import Stack
+from shared import keys
+from shared.clients.firestore import get_firestore
+from shared.clients.redis import get_redis
+from shared.errors import ApiError
+from shared.matching import codes, config, model, pairing, presence, rooms, scripts, tickets
+from shared.matching.model import Preferences
+from tests.matching_helpers import clear_matching_redis, mirror, new_user, room, user
+
+CLASS_GENDERS = (*model.GENDERS, model.NO_GENDER)
+CLASS_WANTS = (*model.GENDERS, model.ANY)
+
+
+@pytest.fixture(autouse=True)
+def clean_queue(stack: Stack) -> Iterator[None]:
+    clear_matching_redis()
+    yield
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def redis_ticket(uid: str, gender: str, want: str, place_ms: int, exp_ms: int | None = None) -> None:
+    """A ticket put in Redis by the real enqueue script (no Firestore): for rules of the Redis step."""
+    exp_ms = exp_ms or place_ms + 3_600_000
+    scripts.run(
+        "enqueue",
+        [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],
+        [
+            keys.MATCHING_TICKET_PREFIX,
+            keys.MATCHING_CLASS_PREFIX,
+            uid,
+            "fresh",
+            uuid.uuid4().hex,
+            place_ms,
+            exp_ms,
+            gender,
+            want,
+            0,
+            1000,
+        ],
+    )
+
+
+def queued() -> list[str]:
+    return [str(m) for m in get_redis().zrange(keys.MATCHING_QUEUE, 0, -1)]
+
+
+# -- preference rules --------------------------------------------------------------------------
+
+
+def test_compatibility_rule() -> None:
+    assert model.compatible("male", "female", "female", "male")
+    assert model.compatible("male", "any", "female", "any")
+    assert not model.compatible("male", "female", "female", "female")
+    assert not model.compatible("male", "female", "male", "any")
+    assert not model.compatible("none", "any", "female", "male")  # no gender is accepted by 'any' only
+    assert model.compatible("none", "any", "other", "any")
+
+
+def test_redis_pairing_applies_the_same_rule_for_every_pair_of_classes() -> None:
+    base = int(now().timestamp() * 1000)
+    classes = list(itertools.product(CLASS_GENDERS, CLASS_WANTS))
+    for (ga, wa), (gb, wb) in itertools.product(classes, classes):
+        clear_matching_redis()
+        redis_ticket("a", ga, wa, base)
+        redis_ticket("b", gb, wb, base + 1)
+        claims = pairing.claim_pairs(4, now_ms=base + 10)
+        expected = model.compatible(ga, wa, gb, wb)
+        assert bool(claims) == expected, ((ga, wa), (gb, wb))
+        if claims:
+            assert [(c.a, c.b) for c in claims] == [("a", "b")]
+        else:
+            assert sorted(queued()) == ["a", "b"]
+
+
+def test_oldest_user_with_a_partner_goes_first_with_their_oldest_compatible_partner() -> None:
+    base = int(now().timestamp() * 1000)
+    # Head of the queue: nobody here can serve these two (both want someone of gender "other").
+    redis_ticket("w1", "female", "other", base)
+    redis_ticket("w2", "male", "other", base + 1)
+    redis_ticket("m-old", "male", "female", base + 2)
+    redis_ticket("m-any", "male", "any", base + 3)
+    redis_ticket("f-male", "female", "male", base + 4)
+    redis_ticket("f-any", "female", "any", base + 5)
+    claims = pairing.claim_pairs(10, now_ms=base + 10)
+    assert [(c.a, c.b) for c in claims] == [("m-old", "f-male"), ("m-any", "f-any")]
+    assert [c.place_a for c in claims] == [base + 2, base + 3]
+    assert queued() == ["w1", "w2"]  # they keep their places
+
+
+def test_pairing_never_pairs_a_user_with_themselves_and_skips_expired_tickets() -> None:
+    base = int(now().timestamp() * 1000)
+    redis_ticket("solo", "male", "any", base)
+    redis_ticket("expired", "female", "any", base + 1, exp_ms=base + 5)
+    assert pairing.claim_pairs(5, now_ms=base + 10) == []
+    assert queued() == ["solo"]
+    # the expired ticket left the queue but stays for the expiry sweep, which also settles Firestore
+    assert get_redis().exists(keys.matching_ticket("expired"))
+
+
+# -- enqueue / leave / expiry ------------------------------------------------------------------
+
+
+def test_enqueue_is_idempotent_and_keeps_the_place() -> None:
+    uid = new_user("male")
+    first = tickets.enqueue(uid, Preferences("female"), now())
+    second = tickets.enqueue(uid, Preferences(), now())
+    assert second.created_at == first.created_at and second.expires_at >= first.expires_at
+    assert queued() == [uid]
+    assert get_redis().zscore(keys.MATCHING_QUEUE, uid) == int(first.created_at.timestamp() * 1000)
+    # the refresh moved the user to their new preference class
+    assert get_redis().zrange(keys.matching_class_queue("male", "female"), 0, -1) == []
+    assert get_redis().zrange(keys.matching_class_queue("male", "any"), 0, -1) == [uid]
+    doc = mirror(uid)
+    assert doc is not None and doc["userId"] == uid and doc["preferences"] == {} and doc["priority"] == 0
+    assert user(uid)["status"] == "matching"
+    assert get_redis().get(keys.presence(uid)) == "matching"
+
+
+def test_leaving_the_queue_is_idempotent() -> None:
+    uid = new_user("female")
+    tickets.enqueue(uid, Preferences(), now())
+    assert tickets.remove_from_queue(uid, reason="test") is True
+    assert tickets.remove_from_queue(uid, reason="test") is False
+    assert mirror(uid) is None and user(uid)["status"] == "online"
+    assert queued() == [] and not get_redis().exists(keys.matching_ticket(uid))
+    assert get_redis().zscore(keys.MATCHING_EXPIRY, uid) is None
+
+
+def test_leaving_does_not_touch_a_user_who_is_not_matching() -> None:
+    uid = new_user("female", status="in_call")
+    assert tickets.remove_from_queue(uid, reason="offline") is False
+    assert user(uid)["status"] == "in_call"
+
+
+def test_expired_tickets_are_removed_and_status_returns_to_online() -> None:
+    old, fresh = new_user("male"), new_user("female")
+    tickets.enqueue(old, Preferences(), now() - timedelta(seconds=config.ticket_ttl_s() + 5))
+    tickets.enqueue(fresh, Preferences(), now())
+    assert tickets.expire_tickets(now(), 100) >= 1
+    assert mirror(old) is None and user(old)["status"] == "online"
+    assert not get_redis().exists(keys.matching_ticket(old)) and old not in queued()
+    assert mirror(fresh) is not None and fresh in queued() and user(fresh)["status"] == "matching"
+    tickets.expire_tickets(now(), 100)  # again: the old one is gone, the fresh one stays
+    assert mirror(old) is None and mirror(fresh) is not None and fresh in queued()
+
+
+def test_expiry_also_finds_mirrors_redis_lost() -> None:
+    uid = new_user("male", status="matching")
+    get_firestore().collection("matchingQueue").document(uid).set(
+        {
+            "userId": uid,
+            "preferences": {},
+            "priority": 0,
+            "createdAt": now() - timedelta(hours=1),
+            "expiresAt": now() - timedelta(minutes=1),
+        }
+    )
+    tickets.expire_tickets(now(), 1000)
+    assert mirror(uid) is None and user(uid)["status"] == "online"
+
+
+def test_a_user_in_a_room_cannot_enqueue() -> None:
+    uid = new_user("male")
+    created = rooms.create_select_room(uid, 2, now())
+    with pytest.raises(ApiError) as caught:
+        tickets.enqueue(uid, Preferences(), now())
+    assert caught.value.status == 409 and caught.value.code == "already_in_room"
+    assert mirror(uid) is None and user(uid)["currentRoomId"] == created.room_id
+
+
+# -- pairing and room creation -------------------------------------------------------------------
+
+
+def test_a_compatible_pair_gets_a_room_in_one_transaction() -> None:
+    a, b, c = new_user("male"), new_user("female"), new_user("male")
+    tickets.enqueue(a, Preferences("female"), now())
+    tickets.enqueue(c, Preferences("female"), now())
+    tickets.enqueue(b, Preferences(), now())
+    report = pairing.match_waiting()
+    assert len(report.created) == 1
+    doc = room(report.created[0])
+    assert doc is not None
+    assert doc["participants"] == [a, b]  # the oldest man who wants a woman
+    assert doc["type"] == "random" and doc["status"] == "waiting" and doc["maxParticipants"] == 2
+    assert doc["livekitRoomName"] and "roomCode" not in doc
+    assert doc["expiresAt"] > doc["createdAt"]
+    for uid in (a, b):
+        assert user(uid)["status"] == "in_call" and user(uid)["currentRoomId"] == report.created[0]
+        assert mirror(uid) is None and not get_redis().exists(keys.matching_ticket(uid))
+        assert get_redis().get(keys.presence(uid)) == "in_call"
+    assert queued() == [c] and get_redis().zcard(keys.MATCHING_CLAIMS) == 0
+    assert pairing.match_waiting().created == []  # a second delivery changes nothing
+
+
+def test_a_partner_who_left_meanwhile_is_dropped_and_the_other_keeps_their_place() -> None:
+    a, b = new_user("male"), new_user("female")
+    tickets.enqueue(a, Preferences(), now())
+    tickets.enqueue(b, Preferences(), now())
+    place = get_redis().zscore(keys.MATCHING_QUEUE, a)
+    (claim,) = pairing.claim_pairs(1)
+    tickets.remove_from_queue(b, reason="test")
+    pairing.process_claim(claim, pairing.Report())
+    assert room(claim.pair_id) is None
+    assert get_redis().zscore(keys.MATCHING_QUEUE, a) == place and mirror(a) is not None
+    assert b not in queued() and user(b)["status"] == "online"
+
+
+def test_failure_after_the_pair_left_the_queue_puts_both_back_in_place() -> None:
+    a, b = new_user("male"), new_user("female")
+    tickets.enqueue(a, Preferences(), now())
+    tickets.enqueue(b, Preferences(), now())
+    places = {uid: get_redis().zscore(keys.MATCHING_QUEUE, uid) for uid in (a, b)}
+
+    def fail(stage: str, claim: pairing.Claim) -> None:
+        if stage == "claimed":
+            raise ConnectionError("injected")
+
+    with pytest.raises(pairing.PairingFailed):
+        pairing.match_waiting(fault=fail)
+    assert {uid: get_redis().zscore(keys.MATCHING_QUEUE, uid) for uid in (a, b)} == places
+    assert user(a)["status"] == "matching" and mirror(a) is not None
+    (created,) = pairing.match_waiting().created
+    assert room(created)["participants"] == [a, b]  # type: ignore[index]
+
+
+def test_an_error_after_the_commit_keeps_the_room() -> None:
+    a, b = new_user("male"), new_user("female")
+    for uid in (a, b):
+        tickets.enqueue(uid, Preferences(), now())
+
+    def fail(stage: str, claim: pairing.Claim) -> None:
+        if stage == "committed":
+            raise TimeoutError("commit answer lost")
+
+    (created,) = pairing.match_waiting(fault=fail).created
+    assert user(a)["currentRoomId"] == created == user(b)["currentRoomId"]
+    assert queued() == [] and get_redis().zcard(keys.MATCHING_CLAIMS) == 0
+
+
+def test_seated_users_put_back_by_a_late_sweep_never_get_a_second_room() -> None:
+    a, b, c = new_user("male"), new_user("female"), new_user("female")
+    for uid in (a, b):
+        tickets.enqueue(uid, Preferences(), now())
+    (claim,) = pairing.claim_pairs(1)
+    assert pairing.create_random_room(claim, now())[0] == "created"
+    # A sweep that looked before the commit landed puts both back in the queue.
+    assert pairing.settle(claim.pair_id, "requeue", "requeue") == (2, 0)
+    tickets.enqueue(c, Preferences(), now())
+    report = pairing.match_waiting()
+    assert report.created == [] and report.dropped >= 1  # whoever c meets is seated already
+    while pairing.match_waiting().dropped:
+        pass
+    assert user(a)["currentRoomId"] == claim.pair_id == user(b)["currentRoomId"]
+    assert queued() == [c] and mirror(c) is not None
+
+
+def test_a_crashed_worker_s_claim_is_settled_by_the_sweep() -> None:
+    a, b = new_user("male"), new_user("female")
+    for uid in (a, b):
+        tickets.enqueue(uid, Preferences(), now())
+    (_claim,) = pairing.claim_pairs(1)  # ... and the worker dies here
+    assert queued() == []
+    assert pairing.reclaim_stale_claims(now()).requeued == 0  # not due yet
+    later = now() + timedelta(seconds=config.claim_timeout_s() + 1)
+    assert pairing.reclaim_stale_claims(later).requeued == 2
+    assert sorted(queued()) == sorted([a, b])
+    (created,) = pairing.match_waiting().created
+    assert room(created)["participants"] == [a, b]  # type: ignore[index]
+
+
+def test_a_claim_whose_room_was_committed_is_spent_by_the_sweep() -> None:
+    a, b = new_user("male"), new_user("female")
+    for uid in (a, b):
+        tickets.enqueue(uid, Preferences(), now())
+    (claim,) = pairing.claim_pairs(1)
+    assert pairing.create_random_room(claim, now()) == ("created", [])  # ... then the worker dies
+    later = now() + timedelta(seconds=config.claim_timeout_s() + 1)
+    assert pairing.reclaim_stale_claims(later).created == [claim.pair_id]
+    assert queued() == [] and not get_redis().exists(keys.matching_ticket(a))
+
+
+# -- select rooms ------------------------------------------------------------------------------
+
+
+def test_room_codes_are_short_and_unambiguous() -> None:
+    drawn = {codes.new_code() for _ in range(2000)}
+    assert len(drawn) > 1990
+    for code in drawn:
+        assert len(code) == 6 and not set(code) & set("01ILO")
+    assert codes.parse_code(" abc-def ") == "ABCDEF"
+    for bad in ("ABCDE", "ABCDEFG", "ABCDE0", "ABCDEI", 123456):
+        with pytest.raises(ApiError) as caught:
+            codes.parse_code(bad)
+        assert caught.value.status == 400 and caught.value.field == "roomCode"
+
+
+def test_select_room_create_join_full_leave() -> None:
+    owner, guest, late = new_user("male"), new_user("female"), new_user("other")
+    created = rooms.create_select_room(owner, 2, now())
+    doc = room(created.room_id)
+    assert doc is not None and doc["roomCode"] == created.room_code and doc["type"] == "select"
+    assert doc["participants"] == [owner] and doc["createdBy"] == owner and doc["status"] == "waiting"
+    typed = created.room_code.lower()[:3] + "-" + created.room_code.lower()[3:]
+    assert rooms.join_by_code(guest, codes.parse_code(typed), now()) == created.room_id
+    assert rooms.join_by_code(guest, created.room_code, now()) == created.room_id  # idempotent
+    with pytest.raises(ApiError) as caught:
+        rooms.join_by_code(late, created.room_code, now())
+    assert caught.value.status == 409 and caught.value.code == "room_full"
+    assert room(created.room_id)["participants"] == [owner, guest]  # type: ignore[index]
+    assert rooms.leave_room(guest, created.room_id, now()) is True
+    assert rooms.leave_room(guest, created.room_id, now()) is False
+    assert room(created.room_id)["participants"] == [owner]  # type: ignore[index]
+    assert user(guest)["currentRoomId"] is None and user(guest)["status"] == "online"
+    assert rooms.join_by_code(late, created.room_code, now()) == created.room_id
+
+
+def test_unknown_and_closed_codes_are_404() -> None:
+    owner, guest = new_user(), new_user()
+    with pytest.raises(ApiError) as caught:
+        rooms.join_by_code(guest, "ZZZZZZ", now())
+    assert caught.value.status == 404
+    created = rooms.create_select_room(owner, 4, now())
+    get_firestore().collection("rooms").document(created.room_id).update({"status": "closed"})
+    with pytest.raises(ApiError) as caught:
+        rooms.join_by_code(guest, created.room_code, now())
+    assert caught.value.status == 404
+
+
+def test_joining_a_room_cancels_the_random_queue_ticket() -> None:
+    owner, guest = new_user(), new_user()
+    created = rooms.create_select_room(owner, 3, now())
+    tickets.enqueue(guest, Preferences(), now())
+    rooms.join_by_code(guest, created.room_code, now())
+    assert mirror(guest) is None and guest not in queued()
+    assert user(guest)["status"] == "in_call"
+
+
+# -- presence ----------------------------------------------------------------------------------
+
+
+def test_heartbeats_write_firestore_only_on_change() -> None:
+    uid = new_user(status="offline")
+    first = presence.heartbeat(uid, "online", now())
+    assert first == presence.Heartbeat("online", True) and user(uid)["status"] == "online"
+    written_at = user(uid)["lastActiveAt"]
+    for _ in range(3):
+        assert presence.heartbeat(uid, "online", now()) == presence.Heartbeat("online", False)
+    assert user(uid)["lastActiveAt"] == written_at
+    assert get_redis().ttl(keys.presence(uid)) <= keys.PRESENCE_TTL_S
+    assert presence.heartbeat(uid, "offline", now()) == presence.Heartbeat("offline", True)
+    assert user(uid)["status"] == "offline" and get_redis().get(keys.presence(uid)) == "offline"
+
+
+def test_a_heartbeat_after_the_window_writes_again() -> None:
+    uid = new_user()
+    presence.heartbeat(uid, "online", now())
+    get_redis().delete(keys.presence_synced(uid))  # the coalescing window ran out
+    assert presence.heartbeat(uid, "online", now()).written
+
+
+def test_online_heartbeat_does_not_override_in_call() -> None:
+    uid = new_user()
+    rooms.create_select_room(uid, 2, now())
+    get_redis().delete(keys.presence(uid), keys.presence_synced(uid))  # Redis forgot: Firestore decides
+    beat = presence.heartbeat(uid, "online", now())
+    assert beat.status == "in_call" and user(uid)["status"] == "in_call"
+    assert get_redis().get(keys.presence(uid)) == "in_call"
