@@ -289,24 +289,16 @@ def test_user_going_offline_leaves_the_room_which_then_closes(stack: Stack) -> N
 
 
 def test_user_going_offline_leaves_the_matching_queue(stack: Stack) -> None:
-    (uid,) = new_users(1, status="matching")
-    now = datetime.now(UTC)
-    rds().zadd(keys.MATCHING_QUEUE, {uid: now.timestamp() * 1000})
-    rds().hset(
-        keys.matching_ticket(uid), mapping={"uid": uid, "expiresAt": int((now.timestamp() + 300) * 1000)}
-    )
-    fs().collection("matchingQueue").document(uid).set(
-        {
-            "userId": uid,
-            "preferences": {},
-            "priority": 0,
-            "createdAt": now,
-            "expiresAt": now + timedelta(minutes=5),
-        }
-    )
+    from shared.matching.model import Preferences
+    from shared.matching.tickets import enqueue
+
+    (uid,) = new_users(1, status="online")
+    enqueue(uid, Preferences(), datetime.now(UTC))  # the real ticket: Redis queue + matchingQueue mirror
+    assert rds().zscore(keys.MATCHING_QUEUE, uid) is not None and doc(f"matchingQueue/{uid}") is not None
     fs().collection("users").document(uid).update({"status": "offline"})
     wait_for(lambda: rds().zscore(keys.MATCHING_QUEUE, uid) is None)
     wait_for(lambda: doc(f"matchingQueue/{uid}") is None)
+    assert rds().exists(keys.matching_ticket(uid)) == 0
     assert (doc(f"users/{uid}") or {})["status"] == "offline"
 
 

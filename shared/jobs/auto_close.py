@@ -142,7 +142,7 @@ def mark_stale_users_offline(client: Client, now: datetime, limits: Limits, summ
 
 
 def expire_matching_tickets(now: datetime, limits: Limits, summary: Summary) -> None:
-    from shared.matching.queue import expire_tickets
+    from shared.matching.tickets import expire_tickets
 
     summary.tickets_expired = expire_tickets(now, limits.batch_size)
     if summary.tickets_expired == limits.batch_size:

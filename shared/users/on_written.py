@@ -38,7 +38,7 @@ def handle_user_change(change: DocumentChange) -> dict[str, Any]:
 
 
 def _cleanup(uid: str, room_id: Any) -> dict[str, Any]:
-    from shared.matching.queue import remove_from_queue
+    from shared.matching.tickets import remove_from_queue
 
     outcome: dict[str, Any] = {"leftQueue": remove_from_queue(uid, reason="offline")}
     if isinstance(room_id, str) and room_id:
