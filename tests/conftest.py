@@ -47,7 +47,8 @@ def stack() -> Iterator[Stack]:
         os.environ.update(saved)
         reset_settings()
         _reset_clients()
-        shutil.rmtree(state_dir, ignore_errors=True)
+        if not os.environ.get("VCHAT_KEEP_TEST_STACK"):  # keep the logs of a failed run to read them
+            shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def _reset_clients() -> None:
