@@ -61,7 +61,8 @@ def end_reason(room: dict[str, Any] | None) -> str:
     return reason if reason in END_REASONS else "normal"
 
 
-def _transactional(client: Client, body: Any) -> Any:
+def _run_transaction(client: Client, body: Any) -> Any:
+    """Run `body(transaction)` in a retried transaction and return its result."""
     from google.cloud import firestore
 
     return firestore.transactional(body)(client.transaction(max_attempts=10))
@@ -107,7 +108,7 @@ def activate(client: Client, room_id: str) -> bool:
             )
         return True
 
-    return bool(_transactional(client, body)())
+    return bool(_run_transaction(client, body))
 
 
 def close_if_needed(client: Client, room_id: str) -> bool:
@@ -125,7 +126,7 @@ def close_if_needed(client: Client, room_id: str) -> bool:
         )
         return True
 
-    return bool(_transactional(client, body)())
+    return bool(_run_transaction(client, body))
 
 
 def release_users(client: Client, room_id: str, uids: Iterable[str]) -> list[str]:
@@ -155,7 +156,7 @@ def release_users(client: Client, room_id: str, uids: Iterable[str]) -> list[str
             transaction.update(user_ref, update)
             return True
 
-        if _transactional(client, body)():
+        if _run_transaction(client, body):
             released.append(uid)
     return released
 
@@ -200,7 +201,7 @@ def finish_session(client: Client, room_id: str) -> tuple[bool, FinishedSession 
         transaction.update(session_ref, update)
         return True, {**session, **update, "roomType": session.get("roomType") or (room or {}).get("type")}
 
-    changed, session = _transactional(client, body)()
+    changed, session = _run_transaction(client, body)
     if session is None or session.get("endedAt") is None:
         return changed, None
     return changed, FinishedSession(
@@ -232,4 +233,4 @@ def leave_room(client: Client, room_id: str, uid: str) -> bool:
         transaction.update(room_ref, {"participants": firestore.ArrayRemove([uid])})
         return True
 
-    return bool(_transactional(client, body)())
+    return bool(_run_transaction(client, body))
