@@ -9,84 +9,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from devstack.stack import Stack
 from shared import keys
 from shared.rooms import lifecycle
 from tests.conftest import http, wait_for
+from tests.room_fixtures import active_room, analytics_row, doc, fs, new_room, new_users, rds
 from tests.test_events import event_bytes
-
-
-def fs() -> Any:
-    from shared.clients.firestore import get_firestore
-
-    return get_firestore()
-
-
-def rds() -> Any:
-    from shared.clients.redis import get_redis
-
-    return get_redis()
-
-
-def doc(path: str) -> dict[str, Any] | None:
-    snapshot = fs().document(path).get()
-    return snapshot.to_dict() if snapshot.exists else None
-
-
-def new_users(count: int, room_id: str | None = None, status: str = "in_call") -> list[str]:
-    uids = [f"u-{uuid.uuid4().hex[:12]}" for _ in range(count)]
-    for uid in uids:
-        data: dict[str, Any] = {"displayName": uid, "status": status, "lastActiveAt": datetime.now(UTC)}
-        if room_id:
-            data["currentRoomId"] = room_id
-        fs().collection("users").document(uid).set(data)
-    return uids
-
-
-def new_room(uids: list[str], status: str = "waiting", room_type: str = "random") -> str:
-    room_id = f"r-{uuid.uuid4().hex[:16]}"
-    for uid in uids:
-        fs().collection("users").document(uid).update({"currentRoomId": room_id})
-    now = datetime.now(UTC)
-    fs().collection("rooms").document(room_id).set(
-        {
-            "type": room_type,
-            "createdBy": uids[0] if uids else "system",
-            "participants": uids,
-            "maxParticipants": 2,
-            "livekitRoomName": f"lk-{room_id}",
-            "status": status,
-            "createdAt": now,
-            "expiresAt": now + timedelta(minutes=30),
-        }
-    )
-    return room_id
-
-
-def active_room(stack: Stack) -> tuple[str, list[str]]:
-    uids = new_users(2)
-    room_id = new_room(uids)
-    wait_for(lambda: (doc(f"rooms/{room_id}") or {}).get("status") == "active")
-    return room_id, uids
-
-
-def analytics_row(stack: Stack, session_id: str) -> dict[str, Any] | None:
-    engine = sqlalchemy.create_engine(stack.database_url)
-    try:
-        with engine.connect() as connection:
-            row = (
-                connection.execute(
-                    sqlalchemy.text("SELECT * FROM call_sessions WHERE session_id = :id"), {"id": session_id}
-                )
-                .mappings()
-                .first()
-            )
-            return dict(row) if row else None
-    finally:
-        engine.dispose()
-
 
 # -- pure decisions -----------------------------------------------------------------------------
 
@@ -119,7 +49,9 @@ def test_activation_creates_exactly_one_call_session_and_room_presence(stack: St
     presence = wait_for(lambda: rds().hgetall(keys.room_presence(room_id)))
     assert set(presence) == set(uids)
     assert {"joinedAt", "lastSeen", "status"} <= set(json.loads(presence[uids[0]]))
-    sessions = list(fs().collection("callSessions").where("roomId", "==", room_id).stream())
+    sessions = list(
+        fs().collection("callSessions").where(filter=FieldFilter("roomId", "==", room_id)).stream()
+    )
     assert len(sessions) == 1
 
 
@@ -214,7 +146,10 @@ def test_same_event_twice_and_an_out_of_order_pair_leave_the_right_state(stack: 
         deliver(stack, "on_room_written", f"rooms/{room_id}", None, waiting, event_id)
     wait_for(lambda: delivered_ok(stack, event_id))
     assert doc(f"callSessions/{room_id}") == session
-    assert len(list(fs().collection("callSessions").where("roomId", "==", room_id).stream())) == 1
+    assert (
+        len(list(fs().collection("callSessions").where(filter=FieldFilter("roomId", "==", room_id)).stream()))
+        == 1
+    )
 
     # Close the room for real, then deliver an older event (the activation) after the newer one.
     from google.cloud import firestore
@@ -276,6 +211,16 @@ def test_last_active_only_writes_do_nothing(stack: Stack) -> None:
     assert rds().get(keys.presence(uid)) is None
 
 
+def test_a_late_user_event_does_not_overwrite_a_newer_status(stack: Stack) -> None:
+    (uid,) = new_users(1, status="offline")
+    wait_for(lambda: rds().get(keys.presence(uid)) == "offline")
+    # The event of an older offline -> online write, delivered after the user is offline again.
+    late_id = f"late-{uuid.uuid4().hex}"
+    deliver(stack, "on_user_written", f"users/{uid}", {"status": "offline"}, {"status": "online"}, late_id)
+    wait_for(lambda: delivered_ok(stack, late_id))
+    assert rds().get(keys.presence(uid)) == "offline"
+
+
 def test_user_going_offline_leaves_the_room_which_then_closes(stack: Stack) -> None:
     room_id, (goner, stayer) = active_room(stack)
     rds().set(keys.livekit_token(room_id, goner), "cached", ex=600)
@@ -285,7 +230,7 @@ def test_user_going_offline_leaves_the_room_which_then_closes(stack: Stack) -> N
     wait_for(lambda: rds().exists(keys.livekit_token(room_id, goner)) == 0)
     user = wait_for(lambda: (u := doc(f"users/{goner}")) and "currentRoomId" not in u and u)
     assert user["status"] == "offline", "leaving must not bring an offline user back online"
-    assert (doc(f"users/{stayer}") or {}).get("status") == "online"
+    wait_for(lambda: (doc(f"users/{stayer}") or {}).get("status") == "online")  # released by the close
 
 
 def test_user_going_offline_leaves_the_matching_queue(stack: Stack) -> None:
@@ -317,4 +262,14 @@ def test_a_burst_of_rooms_all_activate_exactly_once(stack: Stack) -> None:
         wait_for(
             lambda room_id=room_id: (doc(f"rooms/{room_id}") or {}).get("status") == "active", timeout_s=60
         )
-        assert len(list(fs().collection("callSessions").where("roomId", "==", room_id).stream())) == 1
+        assert (
+            len(
+                list(
+                    fs()
+                    .collection("callSessions")
+                    .where(filter=FieldFilter("roomId", "==", room_id))
+                    .stream()
+                )
+            )
+            == 1
+        )

@@ -1,7 +1,7 @@
 """`on_user_written`: mirrors presence to Redis and cleans up after a user who went offline or was deleted.
 
 Only `status` (and deletion) matter here; a write of `lastActiveAt` alone does nothing beyond
-decoding the event. Every effect is idempotent: the Redis SET, the queue removal (no-op when the
+decoding the event. A status change costs one Firestore read (the document's current state). Every effect is idempotent: the Redis SET, the queue removal (no-op when the
 user is not queued) and the room leave (a transaction that checks the current participants).
 """
 
@@ -26,14 +26,23 @@ def handle_user_change(change: DocumentChange) -> dict[str, Any]:
         result.update(_cleanup(uid, before.get("currentRoomId")))
         return result
 
-    status = after.get("status")
-    if not change.field_changed("status") or status not in STATUSES:
+    if not change.field_changed("status") or after.get("status") not in STATUSES:
         result["skipped"] = "no relevant change"
         return result
+    # Events can arrive late: mirror the document as it is now, not as this event saw it, so an
+    # older "online" cannot overwrite a newer "offline" (one read, only when the status changed).
+    from shared.clients.firestore import get_firestore
+
+    snapshot = get_firestore().collection("users").document(uid).get()
+    current = snapshot.to_dict() if snapshot.exists else None
+    if current is None or current.get("status") not in STATUSES:
+        result["skipped"] = "deleted or changed since"  # that write's own event does the work
+        return result
+    status = current["status"]
     get_redis().set(keys.presence(uid), status, ex=keys.PRESENCE_TTL_S)
     result["presence"] = status
     if status == "offline":
-        result.update(_cleanup(uid, after.get("currentRoomId")))
+        result.update(_cleanup(uid, current.get("currentRoomId")))
     return result
 
 
