@@ -159,7 +159,8 @@ class Hub:
         if trigger_id not in self.functions:
             return web.json_response({"error": f"unknown trigger {trigger_id}"}, status=404)
         body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("ce-")}
+        # Lower-case names: HTTP clients differ in case ("Ce-Id"), the lookups below must not.
+        headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith("ce-")}
         headers["Content-Type"] = request.headers.get("Content-Type", "application/protobuf")
         # The emulator base64-encodes the protobuf; Eventarc sends raw bytes. Hand functions the
         # production shape.

@@ -16,6 +16,7 @@ from shared.clients.redis import get_redis
 from shared.errors import ApiError
 from shared.matching import codes, config, model, pairing, presence, rooms, scripts, tickets
 from shared.matching.model import Preferences
+from tests.conftest import wait_for
 from tests.matching_helpers import clear_matching_redis, mirror, new_user, room, user
 
 CLASS_GENDERS = (*model.GENDERS, model.NO_GENDER)
@@ -195,7 +196,8 @@ def test_a_compatible_pair_gets_a_room_in_one_transaction() -> None:
     doc = room(report.created[0])
     assert doc is not None
     assert doc["participants"] == [a, b]  # the oldest man who wants a woman
-    assert doc["type"] == "random" and doc["status"] == "waiting" and doc["maxParticipants"] == 2
+    assert doc["type"] == "random" and doc["maxParticipants"] == 2
+    assert doc["status"] in ("waiting", "active")  # created waiting; on_room_written may have activated it
     assert doc["livekitRoomName"] and "roomCode" not in doc
     assert doc["expiresAt"] > doc["createdAt"]
     for uid in (a, b):
@@ -321,11 +323,16 @@ def test_select_room_create_join_full_leave() -> None:
         rooms.join_by_code(late, created.room_code, now())
     assert caught.value.status == 409 and caught.value.code == "room_full"
     assert room(created.room_id)["participants"] == [owner, guest]  # type: ignore[index]
+    wait_for(lambda: (room(created.room_id) or {}).get("status") == "active")  # on_room_written
     assert rooms.leave_room(guest, created.room_id, now()) is True
     assert rooms.leave_room(guest, created.room_id, now()) is False
     assert room(created.room_id)["participants"] == [owner]  # type: ignore[index]
     assert user(guest)["currentRoomId"] is None and user(guest)["status"] == "online"
-    assert rooms.join_by_code(late, created.room_code, now()) == created.room_id
+    # An active room left with one participant is closed by on_room_written; its code then 404s.
+    wait_for(lambda: (room(created.room_id) or {}).get("status") == "closed")
+    with pytest.raises(ApiError) as caught:
+        rooms.join_by_code(late, created.room_code, now())
+    assert caught.value.status == 404
 
 
 def test_unknown_and_closed_codes_are_404() -> None:
@@ -362,7 +369,9 @@ def test_heartbeats_write_firestore_only_on_change() -> None:
     assert user(uid)["lastActiveAt"] == written_at
     assert get_redis().ttl(keys.presence(uid)) <= keys.PRESENCE_TTL_S
     assert presence.heartbeat(uid, "offline", now()) == presence.Heartbeat("offline", True)
-    assert user(uid)["status"] == "offline" and get_redis().get(keys.presence(uid)) == "offline"
+    assert user(uid)["status"] == "offline"
+    # on_user_written mirrors each status write too; once its events settle, Redis agrees.
+    wait_for(lambda: get_redis().get(keys.presence(uid)) == "offline")
 
 
 def test_a_heartbeat_after_the_window_writes_again() -> None:

@@ -161,25 +161,28 @@ def remove_from_queue(uid: str, *, reason: str) -> bool:
 def expire_tickets(now: datetime, limit: int) -> int:
     """Remove up to `limit` tickets whose expiry is at or before `now` (Redis ticket and queue
     entries, Firestore mirror, status back to 'online'). Finds them in Redis's expiry index and, for
-    mirrors Redis lost track of, in Firestore. Returns how many users' requests were expired."""
+    mirrors Redis lost track of, in Firestore. Returns how many users' requests this call expired."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     now_ms = _ms(now)
     expired: set[str] = set()
-    for uid in scripts.due(keys.MATCHING_EXPIRY, now_ms, limit):
-        if remove_ticket_in_redis(uid, expired_by_ms=now_ms) < 0:
-            continue  # refreshed between the two reads
-        deleted, changed = _remove_in_firestore(uid, now, expired_by=now)
+    due = scripts.due(keys.MATCHING_EXPIRY, now_ms, limit)
+    for uid in due:
+        # The atomic Redis removal decides which of two overlapping runs owns this ticket.
+        if remove_ticket_in_redis(uid, expired_by_ms=now_ms) <= 0:
+            continue  # refreshed between the two reads (-1), or another run took it (0)
+        _, changed = _remove_in_firestore(uid, now, expired_by=now)
         if changed:
             mirror_status(uid, "online")
         expired.add(uid)
-    remaining = limit - len(expired)
-    if remaining > 0:
+    # Mirrors Redis lost track of (a flush, or a run that died between the two stores) are swept
+    # only once Redis has nothing due, so they never race the owner of a ticket removed just above.
+    if not due:
         query = (
             store.get_firestore()
             .collection(store.QUEUE)
             .where(filter=FieldFilter("expiresAt", "<=", now))
-            .limit(remaining)
+            .limit(limit)
         )
         for snap in query.stream():
             uid = snap.id

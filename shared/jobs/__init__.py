@@ -1,0 +1,1 @@
+"""Scheduled jobs (Cloud Scheduler -> Pub/Sub -> function)."""

@@ -1,0 +1,1 @@
+"""Rooms: lifecycle (Firestore transactions) and their Redis state."""

@@ -1,0 +1,1 @@
+"""Users: presence mirror and what follows a user going offline."""
