@@ -1,0 +1,122 @@
+"""What `issue_tokens` does per request: check the caller's room, reuse or mint a LiveKit token, sign
+a WebSocket token. Tokens are never logged; only room ids, uids and expiry times are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared import log
+from shared.clients.firestore import get_firestore
+from shared.config import settings
+from shared.errors import ApiError, forbidden, not_found
+from shared.lazy import Lazy
+from shared.tokens import cache, livekit, ws
+
+logger = log.get_logger("shared.tokens")
+_credentials = Lazy(livekit.LiveKitCredentials.from_settings)
+
+
+@dataclass(frozen=True)
+class RoomAccess:
+    room_id: str
+    livekit_room: str
+    expires_at: datetime | None
+    display_name: str
+    vrm_model_id: str | None
+
+
+def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
+    """The caller's room, read with their profile in one round trip. 404 unknown room, 403 not a
+    participant (checked before the status, so outsiders learn nothing about it), 409 closed."""
+    client = get_firestore()
+    room_ref = client.collection("rooms").document(room_id)
+    user_ref = client.collection("users").document(uid)
+    snapshots = {snap.reference.path: snap for snap in client.get_all([room_ref, user_ref])}
+    room_snap, user_snap = snapshots[room_ref.path], snapshots[user_ref.path]
+    if not room_snap.exists:
+        raise not_found("no such room")
+    room: dict[str, Any] = room_snap.to_dict() or {}
+    if uid not in (room.get("participants") or []):
+        raise forbidden("you are not a participant of this room")
+    expires_at = room.get("expiresAt") if isinstance(room.get("expiresAt"), datetime) else None
+    if room.get("status") == "closed" or (expires_at is not None and expires_at <= now):
+        raise ApiError(409, "room_closed", "the room is closed")
+    user: dict[str, Any] = (user_snap.to_dict() or {}) if user_snap.exists else {}
+    name = user.get("displayName")
+    vrm = user.get("selectedVrmId")
+    return RoomAccess(
+        room_id=room_id,
+        livekit_room=str(room.get("livekitRoomName") or room_id),
+        expires_at=expires_at,
+        display_name=name if isinstance(name, str) and name else uid,
+        vrm_model_id=vrm if isinstance(vrm, str) and vrm else None,
+    )
+
+
+def _iso(epoch_s: int) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat().replace("+00:00", "Z")
+
+
+def livekit_token(uid: str, room_id: str, now: datetime) -> tuple[dict[str, Any], bool]:
+    """The response body for /livekit-token and whether it came from the cache.
+
+    A cached token is returned without reading Firestore: the room trigger drops the cache entry
+    the moment the user leaves or the room closes, so an entry exists only for a current member."""
+    credentials = _credentials()
+    now_s = now.timestamp()
+    cached = cache.get_livekit_token(room_id, uid, now_s)
+    if cached is None:
+        access = room_access(uid, room_id, now)
+        ttl = timedelta(seconds=settings().int_setting("LIVEKIT_TOKEN_TTL_S", 3600, 60, 3600))
+        expires_at = now + ttl
+        if access.expires_at is not None:
+            expires_at = min(expires_at, access.expires_at)  # never outlives the room
+        not_before = now  # LiveKit's verifier allows clock skew itself (a leeway)
+        claims = livekit.livekit_claims(
+            credentials,
+            identity=uid,
+            name=access.display_name,
+            grant=livekit.RoomGrant(access.livekit_room),
+            metadata={"vrmModelId": access.vrm_model_id, "roomId": room_id},
+            not_before=not_before,
+            expires_at=expires_at,
+        )
+        cached = cache.CachedToken(
+            token=livekit.sign_livekit(credentials, claims),
+            room=access.livekit_room,
+            identity=uid,
+            issued_at=int(not_before.timestamp()),
+            expires_at=int(claims["exp"]),  # type: ignore[call-overload]
+        )
+        cache.put_livekit_token(room_id, uid, cached, now_s)
+        hit = False
+    else:
+        hit = True
+    log.log_event(
+        logger,
+        "livekit token issued",
+        uid=uid,
+        roomId=room_id,
+        cacheHit=hit,
+        expiresAt=_iso(cached.expires_at),
+    )
+    body = {
+        "token": cached.token,
+        "url": credentials.url,
+        "room": cached.room,
+        "identity": cached.identity,
+        "expiresAt": _iso(cached.expires_at),
+    }
+    return body, hit
+
+
+def ws_token(uid: str, room_id: str | None, now: datetime) -> dict[str, Any]:
+    if room_id is not None:
+        room_access(uid, room_id, now)
+    token, expires_at = ws.sign_ws_token(uid, now, room_id)
+    log.log_event(
+        logger, "ws token issued", uid=uid, roomId=room_id, expiresAt=_iso(int(expires_at.timestamp()))
+    )
+    return {"token": token, "expiresAt": _iso(int(expires_at.timestamp()))}
