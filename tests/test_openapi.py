@@ -1,4 +1,5 @@
-"""docs/openapi/matching_api.yaml and the routes matching_api really serves agree."""
+"""docs/openapi/<function>.yaml and the routes the function really serves agree (invitations_api has
+its own, stricter test in test_invitations_openapi.py)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,27 @@ import importlib.util
 import re
 from typing import Any
 
+import pytest
 import yaml
 
 from devstack.manifest import ROOT
 
-SPEC_PATH = ROOT / "docs" / "openapi" / "matching_api.yaml"
 METHODS = {"get", "post", "put", "patch", "delete"}
+FUNCTIONS = ("matching_api", "issue_tokens")
 
 
-def load_api() -> Any:
+@pytest.fixture(params=FUNCTIONS)
+def function(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def load_spec(function: str) -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docs" / "openapi" / f"{function}.yaml").read_text())  # type: ignore[no-any-return]
+
+
+def load_api(function: str) -> Any:
     spec = importlib.util.spec_from_file_location(
-        "matching_api_main", ROOT / "functions" / "matching_api" / "main.py"
+        f"{function}_main", ROOT / "functions" / function / "main.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -24,9 +35,9 @@ def load_api() -> Any:
     return module.api
 
 
-def served_routes() -> set[tuple[str, str]]:
+def served_routes(function: str) -> set[tuple[str, str]]:
     routes = set()
-    for endpoint in load_api()._routes:
+    for endpoint in load_api(function)._routes:
         method, path = endpoint.split(" ", 1)
         # werkzeug's <room_id> is OpenAPI's {roomId}
         path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{" + _camel(m.group(1)) + "}", path)
@@ -52,8 +63,8 @@ def refs(node: Any) -> list[str]:
     return []
 
 
-def test_document_is_openapi_3_1_and_its_references_resolve() -> None:
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+def test_document_is_openapi_3_1_and_its_references_resolve(function: str) -> None:
+    spec = load_spec(function)
     assert spec["openapi"].startswith("3.1.")
     for ref in refs(spec):
         node: Any = spec
@@ -62,13 +73,13 @@ def test_document_is_openapi_3_1_and_its_references_resolve() -> None:
         assert isinstance(node, dict), ref
 
 
-def test_every_route_is_documented_and_every_documented_route_is_served() -> None:
-    spec = yaml.safe_load(SPEC_PATH.read_text())
-    assert served_routes() == documented_routes(spec)
+def test_every_route_is_documented_and_every_documented_route_is_served(function: str) -> None:
+    spec = load_spec(function)
+    assert served_routes(function) == documented_routes(spec)
 
 
-def test_path_parameters_are_declared() -> None:
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+def test_path_parameters_are_declared(function: str) -> None:
+    spec = load_spec(function)
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             if method not in METHODS:
@@ -77,8 +88,8 @@ def test_path_parameters_are_declared() -> None:
             assert declared == set(re.findall(r"{(\w+)}", path)), (method, path)
 
 
-def test_authenticated_routes_document_401_and_bad_input_routes_document_400() -> None:
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+def test_authenticated_routes_document_401_and_bad_input_routes_document_400(function: str) -> None:
+    spec = load_spec(function)
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             if method not in METHODS or operation.get("security") == []:
