@@ -46,8 +46,14 @@ def new_users(
 
 
 def new_room(
-    uids: list[str], status: str = "waiting", room_type: str = "random", now: datetime | None = None
+    uids: list[str],
+    status: str = "waiting",
+    room_type: str = "random",
+    now: datetime | None = None,
+    **fields: Any,
 ) -> str:
+    """A room written in one go (`fields` override the defaults): updating it right after creation
+    would race the room trigger's transaction for the document's lock."""
     room_id = f"r-{uuid.uuid4().hex[:16]}"
     for uid in uids:
         fs().collection("users").document(uid).update({"currentRoomId": room_id})
@@ -62,6 +68,7 @@ def new_room(
             "status": status,
             "createdAt": now,
             "expiresAt": now + timedelta(minutes=30),
+            **fields,
         }
     )
     return room_id

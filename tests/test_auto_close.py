@@ -48,13 +48,15 @@ class Backlog:
             new_users(2, status="in_call", last_active=base), now=base - timedelta(hours=1)
         )
         wait_for(lambda: (doc(f"rooms/{self.expired_room}") or {}).get("status") == "active")
-        self.stale_waiting = new_room(
-            new_users(1, status="online", last_active=base), now=base - timedelta(hours=1)
-        )
         # a waiting room whose expiresAt is later than `base` but created long before: stale only
-        fs().collection("rooms").document(self.stale_waiting).update({"expiresAt": base + timedelta(days=1)})
-        self.fresh_room = new_room(new_users(1, status="online"), now=base + timedelta(minutes=5))
-        fs().collection("rooms").document(self.fresh_room).update({"expiresAt": base + timedelta(days=1)})
+        self.stale_waiting = new_room(
+            new_users(1, status="online", last_active=base),
+            now=base - timedelta(hours=1),
+            expiresAt=base + timedelta(days=1),
+        )
+        self.fresh_room = new_room(
+            new_users(1, status="online"), now=base + timedelta(minutes=5), expiresAt=base + timedelta(days=1)
+        )
         (self.queued,) = new_users(1, status="online")
         enqueue(self.queued, Preferences(), base - timedelta(hours=1))
         self.gone, self.alive = new_users(2, status="online", last_active=base - timedelta(hours=1))

@@ -37,10 +37,7 @@ def verifier(stack: Stack) -> TokenVerifier:
 
 
 def room_with(uids: list[str], **fields: Any) -> str:
-    room_id = new_room(uids)
-    if fields:
-        fs().collection("rooms").document(room_id).update(fields)
-    return room_id
+    return new_room(uids, **fields)
 
 
 def test_a_participant_gets_a_livekit_token_livekit_accepts(
@@ -169,9 +166,11 @@ def test_cached_token_is_reused_while_most_of_its_life_is_left_and_dropped_on_le
     # Leaving drops the cache (room trigger); asking again is then 403.
     from google.cloud import firestore
 
-    fs().collection("rooms").document(room_id).update({"participants": firestore.ArrayRemove([me])})
     from tests.conftest import wait_for
 
+    wait_for(lambda: (doc(f"rooms/{room_id}") or {}).get("status") == "active")  # activation settled
+
+    fs().collection("rooms").document(room_id).update({"participants": firestore.ArrayRemove([me])})
     wait_for(lambda: rds().exists(key) == 0)
     assert call("/livekit-token", me, {"roomId": room_id})[0] == 403
 
