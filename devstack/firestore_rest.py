@@ -116,7 +116,10 @@ class FirestoreRest:
         )
         return status
 
-    def create(self, path: str, data: dict[str, Any]) -> int:
+    def create(self, path: str, data: dict[str, Any], server_time_fields: tuple[str, ...] = ()) -> int:
+        """Create the document (409 if it exists); `server_time_fields` get request.time."""
+        if server_time_fields:
+            return self._commit(path, data, server_time_fields, exists=False)
         parent, _, doc_id = path.rpartition("/")
         url = f"{self.base}/{parent}?documentId={urllib.parse.quote(doc_id)}"
         status, _ = self.request("POST", url, {"fields": {k: to_value(v) for k, v in data.items()}})
@@ -124,20 +127,28 @@ class FirestoreRest:
 
     def update(self, path: str, data: dict[str, Any], server_time_fields: tuple[str, ...] = ()) -> int:
         """Update only the named fields (like the SDKs' update()); `server_time_fields` get request.time."""
+        if server_time_fields:
+            return self._commit(path, data, server_time_fields, exists=True)
         mask = "&".join(f"updateMask.fieldPaths={urllib.parse.quote(k)}" for k in data)
         url = f"{self.base}/{path}?currentDocument.exists=true" + (f"&{mask}" if mask else "")
-        if not server_time_fields:
-            status, _ = self.request("PATCH", url, {"fields": {k: to_value(v) for k, v in data.items()}})
-            return status
+        status, _ = self.request("PATCH", url, {"fields": {k: to_value(v) for k, v in data.items()}})
+        return status
+
+    def _commit(
+        self, path: str, data: dict[str, Any], server_time_fields: tuple[str, ...], exists: bool
+    ) -> int:
+        """One write through :commit, the only REST call that sets a field to the request time."""
         name = f"projects/{self.project}/databases/(default)/documents/{path}"
-        write = {
-            "update": {"name": name, "fields": {k: to_value(v) for k, v in data.items()}},
-            "updateMask": {"fieldPaths": list(data)},
+        fields = {k: to_value(v) for k, v in data.items() if k not in server_time_fields}
+        write: dict[str, Any] = {
+            "update": {"name": name, "fields": fields},
             "updateTransforms": [
                 {"fieldPath": f, "setToServerValue": "REQUEST_TIME"} for f in server_time_fields
             ],
-            "currentDocument": {"exists": True},
+            "currentDocument": {"exists": exists},
         }
+        if exists:
+            write["updateMask"] = {"fieldPaths": [k for k in data if k not in server_time_fields]}
         status, _ = self.request(
             "POST", f"{self.base.rsplit('/documents', 1)[0]}/documents:commit", {"writes": [write]}
         )
