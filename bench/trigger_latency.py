@@ -15,6 +15,7 @@ duration (the `durationMs` of their log lines) to separate delivery from work.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -53,6 +54,14 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0) -> float:
     return time.perf_counter() - started
 
 
+def _presence_is(redis: Any, uid: str, status: str) -> bool:
+    return bool(redis.get(keys.presence(uid)) == status)
+
+
+def _exists(ref: Any) -> bool:
+    return bool(ref.get().exists)
+
+
 def user_status_flips(writes: int) -> list[float]:
     from shared.clients.firestore import get_firestore
     from shared.clients.redis import get_redis
@@ -62,14 +71,14 @@ def user_status_flips(writes: int) -> list[float]:
     uids = [f"bench-u-{uuid.uuid4().hex[:10]}" for _ in range(20)]
     for uid in uids:
         users.document(uid).set({"displayName": uid, "status": "offline", "lastActiveAt": datetime.now(UTC)})
-        wait_until(lambda uid=uid: redis.get(keys.presence(uid)) == "offline")
+        wait_until(functools.partial(_presence_is, redis, uid, "offline"))
     latencies = []
     for i in range(writes):
         uid = uids[i % len(uids)]
         status = "online" if (i // len(uids)) % 2 == 0 else "offline"
         started = time.perf_counter()
         users.document(uid).update({"status": status})
-        wait_until(lambda uid=uid, status=status: redis.get(keys.presence(uid)) == status)
+        wait_until(functools.partial(_presence_is, redis, uid, status))
         latencies.append(time.perf_counter() - started)
     return latencies
 
@@ -102,7 +111,7 @@ def room_activations(writes: int) -> list[float]:
         session = client.collection("callSessions").document(room_id)
         started = time.perf_counter()
         client.collection("rooms").document(room_id).set(room)
-        wait_until(lambda session=session: session.get().exists)
+        wait_until(functools.partial(_exists, session))
         latencies.append(time.perf_counter() - started)
     return latencies
 
