@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import platform
-import shutil
 import sys
 import time
 import uuid
@@ -29,17 +27,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchstack import MACHINE, own_stack, percentile
+
 from devstack.firestore_rest import unsigned_token
-from devstack.manifest import ROOT, load_manifest
-from devstack.stack import Ports, Stack
-from shared.config import reset_settings
-
-MACHINE = "2-core sandbox VM, 24 GiB"
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 def seed_rooms(pairs: int) -> list[tuple[str, str]]:
@@ -144,18 +134,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    state_dir = ROOT / ".dev" / f"bench-tokens-{os.getpid()}"
-    shutil.rmtree(state_dir, ignore_errors=True)
-    state_dir.mkdir(parents=True)
+    # Rate limits raised so that they do not shape the numbers.
     limits = {"RATE_LIMIT_LIVEKIT_PER_MIN": "100000", "RATE_LIMIT_WS_PER_MIN": "100000"}
-    stack = Stack(
-        state_dir, Ports.free(load_manifest()), scheduler_auto=False, extra_env=limits, echo=lambda line: None
-    )
-    print("starting the local stack ...", flush=True)
-    stack.start(timeout_s=240)
-    try:
-        os.environ.update(stack.service_env())
-        reset_settings()
+    with own_stack("tokens", extra_env=limits) as stack:
         pairs = seed_rooms(args.requests)
         auth = {uid: {"Authorization": f"Bearer {unsigned_token(uid, stack.project)}"} for _, uid in pairs}
         base = f"{stack.gateway_url}/issue_tokens"
@@ -207,9 +188,6 @@ def main() -> None:
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text)
-    finally:
-        stack.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import platform
-import shutil
 import sys
 import time
 import uuid
@@ -30,18 +28,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devstack.manifest import ROOT, load_manifest
-from devstack.stack import Ports, Stack
+from benchstack import MACHINE, own_stack, percentile
+
+from devstack.stack import Stack
 from shared import keys
-from shared.config import reset_settings
 
-MACHINE = "2-core sandbox VM, 24 GiB"
 POLL_S = 0.005
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0) -> float:
@@ -142,15 +134,7 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=200, help="writes per trigger (default 200)")
     parser.add_argument("--out", type=Path, help="also write the markdown report here")
     args = parser.parse_args()
-    state_dir = ROOT / ".dev" / f"bench-triggers-{os.getpid()}"
-    shutil.rmtree(state_dir, ignore_errors=True)
-    state_dir.mkdir(parents=True)
-    stack = Stack(state_dir, Ports.free(load_manifest()), scheduler_auto=False, echo=lambda line: None)
-    print("starting the local stack ...", flush=True)
-    stack.start(timeout_s=240)
-    try:
-        os.environ.update(stack.service_env())
-        reset_settings()
+    with own_stack("triggers") as stack:
         users = user_status_flips(args.writes)
         rooms = room_activations(args.writes)
         report = [
@@ -178,9 +162,6 @@ def main() -> None:
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text)
-    finally:
-        stack.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
