@@ -1,0 +1,80 @@
+# V-Chat dev. State in a GCS bucket created once by hand:
+#   terraform -chdir=terraform/environments/dev init -backend-config="bucket=<state bucket>"
+terraform {
+  required_version = ">= 1.5.0"
+
+  backend "gcs" {
+    prefix = "vchat/dev"
+  }
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = "~> 6.0"
+    }
+  }
+}
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+module "vchat" {
+  source = "../../modules/vchat"
+
+  project_id            = var.project_id
+  region                = var.region
+  firestore_location    = var.region
+  environment           = "dev"
+  repo_root             = "${path.root}/../../.."
+  build_dir             = "${path.root}/../../../build"
+  livekit_url           = var.livekit_url
+  cors_allowed_origins  = var.cors_allowed_origins
+  sql_tier              = "db-custom-1-3840"
+  sql_availability_type = "ZONAL"
+  deletion_protection   = false
+  alert_emails          = var.alert_emails
+}
+
+variable "project_id" {
+  description = "Google Cloud project of the dev environment."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the deployment."
+  type        = string
+  default     = "asia-northeast1"
+}
+
+variable "livekit_url" {
+  description = "wss:// URL of the LiveKit server."
+  type        = string
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins of the web app."
+  type        = list(string)
+}
+
+variable "alert_emails" {
+  description = "Who gets the error-rate alerts."
+  type        = list(string)
+  default     = []
+}
+
+output "http_function_urls" {
+  description = "Base URL of each HTTP function."
+  value       = module.vchat.http_function_urls
+}
+
+output "sql_connection_name" {
+  description = "Cloud SQL connection name (for migrations through the Cloud SQL Auth Proxy)."
+  value       = module.vchat.sql_connection_name
+}
+
+output "secret_ids" {
+  description = "Secrets to give a version before the first apply."
+  value       = module.vchat.secret_ids
+}

@@ -1,0 +1,63 @@
+# One service account per function, holding only the roles of the stores it uses (manifest
+# `stores`) and access to its own secrets (secrets.tf).
+resource "google_service_account" "function" {
+  for_each = local.functions
+
+  project      = var.project_id
+  account_id   = substr("fn-${replace(each.key, "_", "-")}-${var.environment}", 0, 30)
+  display_name = "V-Chat ${each.key} (${var.environment})"
+}
+
+resource "google_project_iam_member" "function" {
+  for_each = local.function_roles
+
+  project = var.project_id
+  role    = each.value.role
+  member  = "serviceAccount:${google_service_account.function[each.value.function].email}"
+}
+
+# Identity Eventarc and Pub/Sub push use to invoke the event-driven functions.
+resource "google_service_account" "events" {
+  project      = var.project_id
+  account_id   = "vchat-events-${var.environment}"
+  display_name = "V-Chat event delivery (${var.environment})"
+}
+
+resource "google_project_iam_member" "events_receiver" {
+  project = var.project_id
+  role    = "roles/eventarc.eventReceiver"
+  member  = "serviceAccount:${google_service_account.events.email}"
+}
+
+resource "google_cloud_run_service_iam_member" "events_invoker" {
+  for_each = merge(local.firestore_triggers, local.pubsub_triggers)
+
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.function[each.key].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.events.email}"
+}
+
+# The HTTP functions are the public API of the web app; each request is authenticated inside the
+# function with a Firebase ID token (shared/auth.py), as a browser cannot hold Google credentials.
+resource "google_cloud_run_service_iam_member" "http_public" {
+  for_each = local.http_functions
+
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.function[each.key].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "allUsers" #checkov:skip=CKV_GCP_102:public web API, authenticated by Firebase ID tokens in the function
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+# Pub/Sub's service agent mints the OIDC tokens of push deliveries.
+resource "google_project_iam_member" "pubsub_token_creator" {
+  project = var.project_id
+  role    = "roles/iam.serviceAccountTokenCreator"
+  member  = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}

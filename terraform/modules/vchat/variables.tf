@@ -1,0 +1,87 @@
+variable "project_id" {
+  description = "Google Cloud project that hosts everything."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, Cloud SQL, the connector and the scheduler jobs."
+  type        = string
+  default     = "asia-northeast1"
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore database (also the Eventarc region of its triggers)."
+  type        = string
+  default     = "asia-northeast1"
+}
+
+variable "environment" {
+  description = "Short environment name used in resource names and labels (dev, prod)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,10}$", var.environment))
+    error_message = "environment must be 2-11 lowercase letters, digits or dashes."
+  }
+}
+
+variable "repo_root" {
+  description = "Path to the repository root: the manifest, rules and indexes are read from there."
+  type        = string
+}
+
+variable "build_dir" {
+  description = "Folder holding the function zips written by `make package` (<name>.zip)."
+  type        = string
+}
+
+variable "livekit_url" {
+  description = "wss:// URL of the LiveKit server handed to clients with their tokens."
+  type        = string
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins allowed to call the HTTP functions from a browser."
+  type        = list(string)
+}
+
+variable "sql_tier" {
+  description = "Cloud SQL machine tier."
+  type        = string
+  default     = "db-custom-1-3840"
+}
+
+variable "sql_availability_type" {
+  description = "ZONAL or REGIONAL (high availability) for Cloud SQL."
+  type        = string
+  default     = "ZONAL"
+
+  validation {
+    condition     = contains(["ZONAL", "REGIONAL"], var.sql_availability_type)
+    error_message = "sql_availability_type must be ZONAL or REGIONAL."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Protect the stateful resources (Cloud SQL, Firestore) from `terraform destroy`."
+  type        = bool
+  default     = true
+}
+
+variable "connector_cidr" {
+  description = "A free /28 for the Serverless VPC Access connector (functions reach Cloud SQL's private IP)."
+  type        = string
+  default     = "10.8.0.0/28"
+}
+
+variable "alert_emails" {
+  description = "Who is notified when a function's error rate alert fires."
+  type        = list(string)
+  default     = []
+}
+
+variable "labels" {
+  description = "Labels added to every resource that takes them."
+  type        = map(string)
+  default     = {}
+}
