@@ -25,7 +25,7 @@ test: setup
 check: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
-	$(PY) -m mypy shared devstack bench
+	$(PY) -m mypy shared devstack deploy standins bench
 	@# Every function has its own main.py: check each folder on its own.
 	@for dir in functions/*/; do $(PY) -m mypy --no-error-summary $$dir || exit 1; done
 
@@ -34,7 +34,7 @@ format: setup
 	$(PY) -m ruff check --fix .
 
 package: setup
-	$(PY) -m devstack package
+	$(PY) -m deploy package
 
 token: setup
 	@$(PY) -m devstack token $(USER)

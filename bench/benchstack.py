@@ -12,7 +12,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devstack.manifest import ROOT, load_manifest
+from deploy.manifest import ROOT, load_manifest
 from devstack.stack import Ports, Stack
 from shared.config import reset_settings
 

@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.manifest import load_manifest  # noqa: E402
+from deploy.manifest import load_manifest  # noqa: E402
 
 HEAVY = (
     "google.cloud.firestore",

@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from invitations_seed import USERS, invitation_id, seed, user_id
 
+from deploy.manifest import ROOT, load_manifest
 from devstack.firestore_rest import unsigned_token
-from devstack.manifest import ROOT, load_manifest
 from devstack.stack import Ports, Stack
 from shared.config import reset_settings
 

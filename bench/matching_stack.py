@@ -28,8 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from deploy.manifest import load_manifest  # noqa: E402
 from devstack.firestore_rest import unsigned_token  # noqa: E402
-from devstack.manifest import load_manifest  # noqa: E402
 from devstack.stack import Ports, Stack  # noqa: E402
 from shared.config import reset_settings  # noqa: E402
 

@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from devstack.manifest import load_manifest  # noqa: E402
+from deploy.manifest import load_manifest  # noqa: E402
 from devstack.stack import Ports, Stack  # noqa: E402
 from shared.config import reset_settings  # noqa: E402
 from shared.vroid.client import Credentials, VroidHubClient  # noqa: E402

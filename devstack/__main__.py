@@ -2,7 +2,6 @@
 
 python -m devstack up        start everything, print endpoints, load demo data, wait for Ctrl-C
 python -m devstack token UID print an ID token for a demo user (signs in through the Auth emulator)
-python -m devstack package   build one deployable folder + zip per function into build/
 """
 
 from __future__ import annotations
@@ -13,9 +12,8 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 
-from devstack.manifest import ROOT
+from deploy.manifest import ROOT
 
 STATE_DIR = ROOT / ".dev"
 
@@ -46,7 +44,7 @@ def _up(args: argparse.Namespace) -> int:
         info = stack.info()
         print(demo.banner(stack, info), flush=True)
         while not stopped.wait(1.0):
-            dead = [name for name, p in stack.processes.items() if p.popen and p.popen.poll() is not None]
+            dead = stack.supervisor.dead()
             if dead:
                 print(
                     f"\nerror: {', '.join(dead)} stopped unexpectedly; logs in {stack.logs_dir}",
@@ -70,14 +68,6 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _package(args: argparse.Namespace) -> int:
-    from devstack import package
-
-    for path in package.build_all(Path(args.out)):
-        print(path)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,9 +79,6 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("user", nargs="?", default="alice", help="demo user name (alice, bob, carol, staff)")
     token.add_argument("--staff", action="store_true", help="give the user the staff claim")
     token.set_defaults(run=_token)
-    pack = commands.add_parser("package", help="build deployable bundles")
-    pack.add_argument("--out", default=str(ROOT / "build"))
-    pack.set_defaults(run=_package)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -158,11 +158,6 @@ class FirestoreRest:
         status, _ = self.request("DELETE", f"{self.base}/{path}")
         return status
 
-    def list_documents(self, collection: str) -> tuple[int, list[dict[str, Any]]]:
-        status, body = self.request("GET", f"{self.base}/{collection}")
-        docs = body.get("documents", []) if status == 200 and isinstance(body, dict) else []
-        return status, [{k: from_value(v) for k, v in d.get("fields", {}).items()} for d in docs]
-
     def query(
         self, collection: str, structured: dict[str, Any], parent: str = ""
     ) -> tuple[int, list[dict[str, Any]]]:

@@ -1,19 +1,16 @@
-"""What the stack sets up once its services answer: trigger registrations, topics and push
-subscriptions, the database and its migrations. Each step is idempotent, so `make dev` can rerun."""
+"""What the emulators need once they answer: 2nd-gen trigger registrations with the Firestore
+emulator, and a topic plus push subscription per Pub/Sub function. Each step is idempotent, so
+`make dev` can rerun against a stack that is already set up."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-from devstack.manifest import ROOT
-
-if TYPE_CHECKING:
-    from devstack.stack import Stack
+from deploy.manifest import FunctionSpec
 
 
 def _request(method: str, url: str, body: dict[str, Any] | None = None, ok: tuple[int, ...] = ()) -> Any:
@@ -31,10 +28,12 @@ def _request(method: str, url: str, body: dict[str, Any] | None = None, ok: tupl
         raise RuntimeError(f"{method} {url} -> {exc.code}: {exc.read()[:300]!r}") from None
 
 
-def register_firestore_triggers(stack: Stack) -> None:
+def register_firestore_triggers(
+    firestore_host: str, project: str, functions: Mapping[str, FunctionSpec]
+) -> None:
     """Register each Firestore trigger with the emulator's 2nd-gen (Eventarc) trigger API."""
-    base = f"http://127.0.0.1:{stack.port('firestore')}/emulator/v1/projects/{stack.project}"
-    for name, spec in stack.functions.items():
+    base = f"http://{firestore_host}/emulator/v1/projects/{project}"
+    for name, spec in functions.items():
         if spec.trigger_type != "firestore":
             continue
         _request(
@@ -49,10 +48,12 @@ def register_firestore_triggers(stack: Stack) -> None:
         )
 
 
-def create_topics_and_subscriptions(stack: Stack) -> None:
+def create_topics_and_subscriptions(
+    pubsub_host: str, project: str, router_url: str, functions: Mapping[str, FunctionSpec]
+) -> None:
     """A topic per Pub/Sub function and a push subscription delivering to the event router."""
-    base = f"http://127.0.0.1:{stack.port('pubsub')}/v1/projects/{stack.project}"
-    for name, spec in stack.functions.items():
+    base = f"http://{pubsub_host}/v1/projects/{project}"
+    for name, spec in functions.items():
         if spec.trigger_type != "pubsub":
             continue
         _request("PUT", f"{base}/topics/{spec.topic}", {}, ok=(409,))
@@ -60,33 +61,10 @@ def create_topics_and_subscriptions(stack: Stack) -> None:
             "PUT",
             f"{base}/subscriptions/{name}-push",
             {
-                "topic": f"projects/{stack.project}/topics/{spec.topic}",
-                "pushConfig": {"pushEndpoint": f"{stack.router_url}/pubsub/{name}"},
+                "topic": f"projects/{project}/topics/{spec.topic}",
+                "pushConfig": {"pushEndpoint": f"{router_url}/pubsub/{name}"},
                 "ackDeadlineSeconds": min(600, spec.timeout_s + 10),
                 "retryPolicy": {"minimumBackoff": "1s", "maximumBackoff": "30s"},
             },
             ok=(409,),
-        )
-
-
-def migrate_database(stack: Stack) -> None:
-    """Create the database if needed and bring its schema to the newest migration."""
-    import pg8000.native
-
-    admin = pg8000.native.Connection(
-        "postgres", host="127.0.0.1", port=stack.port("postgres"), database="postgres"
-    )
-    try:
-        exists = admin.run("SELECT 1 FROM pg_database WHERE datname = :name", name="vchat")
-        if not exists:
-            admin.run("CREATE DATABASE vchat")
-    finally:
-        admin.close()
-    if (ROOT / "alembic.ini").exists():
-        subprocess.run(
-            [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "head"],
-            cwd=ROOT,
-            env={**stack.service_env(), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-            check=True,
-            capture_output=True,
         )

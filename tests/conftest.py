@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from deploy.manifest import ROOT, load_manifest
 from devstack.firestore_rest import FirestoreRest, unsigned_token
-from devstack.manifest import ROOT, load_manifest
 from devstack.stack import Ports, Stack
 from shared.config import reset_settings
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from devstack.manifest import ROOT, load_manifest
+from deploy.manifest import ROOT, load_manifest
 
 HEAVY = ("google.cloud.firestore", "google.cloud.pubsub", "sqlalchemy", "google.cloud.sql.connector", "grpc")
 CLIENT_MODULES = {

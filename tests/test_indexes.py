@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
+from deploy.manifest import ROOT
 from devstack.firestore_rest import FirestoreRest
-from devstack.manifest import ROOT
 from devstack.stack import Stack
 from shared import firestore_queries as queries
 

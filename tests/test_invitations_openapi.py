@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from devstack.manifest import ROOT
+from deploy.manifest import ROOT
 from shared.http import Api
 from shared.invitations import model
 from tests.conftest import http

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.engine import Engine
 
-from devstack.manifest import ROOT
+from deploy.manifest import ROOT
 from devstack.stack import Stack
 from shared.clients.postgres import get_engine
 from shared.invitations import crypto

@@ -19,8 +19,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from deploy.manifest import load_manifest
 from devstack.firestore_rest import unsigned_token
-from devstack.manifest import load_manifest
 from devstack.stack import Stack, free_port
 from tests.conftest import http, wait_for
 from tests.firebase_certs import PROJECT, CertServer, claims

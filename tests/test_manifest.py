@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from croniter import croniter
 
-from devstack.manifest import ROOT, FunctionSpec, load_manifest
+from deploy.manifest import ROOT, FunctionSpec, load_manifest
 
 MANIFEST = load_manifest()
 FUNCTIONS_DIR = ROOT / "functions"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from devstack.manifest import ROOT
+from deploy.manifest import ROOT
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 FUNCTIONS = ("matching_api", "issue_tokens")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack import package
-from devstack.manifest import ROOT, load_manifest
+from deploy import package
+from deploy.manifest import ROOT, load_manifest
 
 MANIFEST = load_manifest()
 LOCAL_TOP_LEVEL = {"shared", "main"}

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from deploy.manifest import ROOT
 from devstack.firestore_rest import FirestoreRest, to_value
-from devstack.manifest import ROOT
 
 RULES_FILE = ROOT / "firestore.rules"
 REPORTS = ROOT / "build" / "reports"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from deploy.manifest import load_manifest
 from devstack.firestore_rest import FirestoreRest
-from devstack.manifest import load_manifest
 from devstack.stack import Stack
 from tests.conftest import http, wait_for
 
@@ -156,7 +156,10 @@ def test_pubsub_message_runs_the_function_with_topic_and_id(stack: Stack) -> Non
         ]
 
     wait_for(handled)
-    delivered = [d for d in deliveries(stack) if d["kind"] == "pubsub" and d["eventId"] == message_id]
+    # The hub records a delivery once the function's answer is back, a moment after its log line.
+    delivered = wait_for(
+        lambda: [d for d in deliveries(stack) if d["kind"] == "pubsub" and d["eventId"] == message_id]
+    )
     assert delivered[-1]["function"] == "sync_vrm_models" and delivered[-1]["status"] == 200
 
 

@@ -15,7 +15,7 @@ import hcl2
 import pytest
 import yaml
 
-from devstack.manifest import ROOT
+from deploy.manifest import ROOT
 
 MODULE = ROOT / "terraform" / "modules" / "vchat"
 ENVIRONMENTS = ("dev", "prod")

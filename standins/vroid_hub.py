@@ -14,7 +14,7 @@ Tests script faults through `POST /_control` (see `Control.apply`): queued HTTP 
 Retry-After, 500, 401 "token expired"), catalog size, removed and patched models, page size cap, token
 lifetime, refresh-token rotation/revocation. `GET /_control/catalog` dumps the entries listed now.
 `GET /_control` returns the state and the request log; `POST /_control {"reset": true}` restores the
-defaults. Run: `python -m devstack.vroid_standin --port 8090`.
+defaults. Run: `python -m standins.vroid_hub --port 8090`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ ID_BASE = 9_100_000_000_000_000_000  # VRoid Hub ids are 19-digit decimal string
 ID_STEP = 104_729
 IMAGE_HOST = "https://vroid-hub.pximg.net"
 
-log = logging.getLogger("vroid_standin")
+log = logging.getLogger("standins.vroid_hub")
 
 
 # -- catalog ----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from devstack.manifest import ROOT, load_manifest
+from deploy.manifest import ROOT, load_manifest
 
 SHARED = ROOT / "shared"
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)

@@ -1,0 +1,168 @@
+"""Configuration the local stack generates: the environment of functions and clients (the same
+variable names production uses), the hub's and the Auth emulator's config files, and the
+`stack.json` a frontend developer or a test reads the endpoints from."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deploy.manifest import ROOT, FunctionSpec
+from devstack import secrets
+from devstack.ports import Ports
+from devstack.postgres import LocalPostgres
+
+DEFAULT_PROJECT = "demo-vchat"
+
+
+@dataclass
+class StackConfig:
+    state_dir: Path
+    ports: Ports
+    functions: dict[str, FunctionSpec]
+    project: str = DEFAULT_PROJECT
+    with_auth: bool = True
+    scheduler_auto: bool = True
+    retry: dict[str, float] = field(
+        default_factory=lambda: {"initial_s": 1.0, "max_s": 30.0, "max_attempts": 10}
+    )
+    extra_env: dict[str, str] = field(default_factory=dict)
+    _secrets: dict[str, str] | None = field(default=None, repr=False)
+
+    # -- addresses ------------------------------------------------------------------------------
+    def port(self, service: str) -> int:
+        return self.ports.services[service]
+
+    def host(self, service: str) -> str:
+        return f"127.0.0.1:{self.port(service)}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host('gateway')}"
+
+    @property
+    def router_url(self) -> str:
+        return f"http://{self.host('router')}"
+
+    @property
+    def postgres(self) -> LocalPostgres:
+        return LocalPostgres(self.state_dir / "postgres", self.port("postgres"))
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.host('redis')}/0"
+
+    # -- environments ---------------------------------------------------------------------------
+    def service_env(self) -> dict[str, str]:
+        """What a client of the stack (a function, a test, a script) needs in its environment."""
+        env = {
+            "GOOGLE_CLOUD_PROJECT": self.project,
+            "FIRESTORE_EMULATOR_HOST": self.host("firestore"),
+            "PUBSUB_EMULATOR_HOST": self.host("pubsub"),
+            "FIREBASE_AUTH_EMULATOR_HOST": self.host("auth"),
+            "DATABASE_URL": self.postgres.url,
+            "REDIS_URL": self.redis_url,
+            "VROID_API_URL": f"http://{self.host('vroid')}",
+        }
+        if self._secrets is None:
+            self._secrets = secrets.local_secrets(self.state_dir)
+        env.update(self._secrets)
+        env.update(self.extra_env)
+        return env
+
+    def function_env(self, spec: FunctionSpec) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VCHAT_", "PYTEST"))}
+        env.update(spec.env)
+        env.update(self.service_env())
+        env.update(
+            {
+                "K_SERVICE": spec.name,
+                "FUNCTION_TARGET": spec.entry_point,
+                "FUNCTION_SIGNATURE_TYPE": spec.signature_type,
+                "PYTHONPATH": str(ROOT),
+                "PYTHONUNBUFFERED": "1",
+                # gunicorn threads = the manifest's per-instance concurrency, as on Cloud Run.
+                "THREADS": str(spec.concurrency),
+            }
+        )
+        return env
+
+    # -- generated files ------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        env = self.service_env()
+        return {
+            "projectId": self.project,
+            "gatewayUrl": self.gateway_url,
+            "eventRouterUrl": self.router_url,
+            "FIRESTORE_EMULATOR_HOST": env["FIRESTORE_EMULATOR_HOST"],
+            "PUBSUB_EMULATOR_HOST": env["PUBSUB_EMULATOR_HOST"],
+            "FIREBASE_AUTH_EMULATOR_HOST": env["FIREBASE_AUTH_EMULATOR_HOST"] if self.with_auth else None,
+            "DATABASE_URL": self.postgres.url,
+            "REDIS_URL": self.redis_url,
+            "vroidHubUrl": env["VROID_API_URL"],
+            "livekit": {"url": env.get("LIVEKIT_URL"), "apiKey": env.get("LIVEKIT_API_KEY")},
+            "functions": {
+                name: {
+                    "trigger": spec.trigger_type,
+                    "url": f"{self.gateway_url}/{name}" if spec.trigger_type == "http" else None,
+                    "directUrl": f"http://127.0.0.1:{self.ports.functions[name]}",
+                }
+                for name, spec in self.functions.items()
+            },
+            "logs": str(self.state_dir / "logs"),
+        }
+
+    def write_info(self) -> Path:
+        path = self.state_dir / "stack.json"
+        path.write_text(json.dumps(self.info(), indent=2) + "\n")
+        return path
+
+    def hub_config(self) -> Path:
+        path = self.state_dir / "hub.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "project": self.project,
+                    "gateway_port": self.port("gateway"),
+                    "router_port": self.port("router"),
+                    "pubsub_host": self.host("pubsub"),
+                    "retry": self.retry,
+                    "scheduler": {"auto": self.scheduler_auto},
+                    "functions": {
+                        name: {
+                            "port": self.ports.functions[name],
+                            "trigger_type": spec.trigger_type,
+                            "topic": spec.topic,
+                            "timeout_s": spec.timeout_s,
+                            "schedules": [
+                                {"name": s.name, "cron": s.cron, "time_zone": s.time_zone, "data": s.data}
+                                for s in spec.schedules
+                            ],
+                        }
+                        for name, spec in self.functions.items()
+                    },
+                },
+                indent=2,
+            )
+        )
+        return path
+
+    def firebase_config(self) -> Path:
+        path = self.state_dir / "firebase.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "emulators": {
+                        "auth": {"host": "127.0.0.1", "port": self.port("auth")},
+                        "hub": {"host": "127.0.0.1", "port": self.port("auth_hub")},
+                        "logging": {"host": "127.0.0.1", "port": self.port("auth_logging")},
+                        "ui": {"enabled": False},
+                        "singleProjectMode": True,
+                    }
+                }
+            )
+        )
+        return path

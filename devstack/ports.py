@@ -1,0 +1,77 @@
+"""Ports of the local stack: fixed defaults for `make dev` (overridable), free ones for tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from devstack.errors import StackError
+
+SERVICE_PORTS = {
+    "gateway": 8000,
+    "router": 8001,
+    "firestore": 8081,
+    "pubsub": 8085,
+    "auth": 9099,
+    "postgres": 54329,
+    "redis": 6390,
+    "vroid": 8090,
+    "auth_hub": 4410,
+    "auth_logging": 4510,
+}
+FUNCTION_PORT_BASE = 8101
+
+
+class PortInUse(StackError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+@dataclass
+class Ports:
+    services: dict[str, int]
+    functions: dict[str, int]
+
+    @classmethod
+    def defaults(cls, functions: Iterable[str]) -> Ports:
+        services = {
+            name: int(os.environ.get(f"VCHAT_{name.upper()}_PORT", port))
+            for name, port in SERVICE_PORTS.items()
+        }
+        base = int(os.environ.get("VCHAT_FUNCTION_PORT_BASE", FUNCTION_PORT_BASE))
+        return cls(services, {name: base + i for i, name in enumerate(functions)})
+
+    @classmethod
+    def free(cls, functions: Iterable[str]) -> Ports:
+        return cls({name: free_port() for name in SERVICE_PORTS}, {name: free_port() for name in functions})
+
+    def check_free(self) -> None:
+        busy = [
+            f"{name} port {port}"
+            for name, port in [*self.services.items(), *self.functions.items()]
+            if port_in_use(port)
+        ]
+        if busy:
+            raise PortInUse(
+                "already in use: "
+                + ", ".join(busy)
+                + ". Stop whatever holds them (another `make dev`?) or choose other ports with "
+                "VCHAT_<SERVICE>_PORT / VCHAT_FUNCTION_PORT_BASE (see README)."
+            )
