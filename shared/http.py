@@ -15,18 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Request, Response
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from shared import log
 from shared.auth import Caller, bearer_token, verify_id_token
 from shared.config import ConfigError, settings
-from shared.errors import ApiError
+from shared.errors import ApiError, invalid
+from shared.request_body import decode_object, read_limited
+from shared.text import not_one_line, unstorable
 
 logger = log.get_logger("shared.http")
 
 JSON_TYPE = "application/json"
-MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass
@@ -43,6 +44,7 @@ class ApiRequest:
     raw: Request
     params: dict[str, Any]
     caller: Caller | None = None
+    _body: bytes | None = field(default=None, repr=False)
 
     @property
     def uid(self) -> str:
@@ -50,31 +52,43 @@ class ApiRequest:
         return self.caller.uid
 
     def json(self, *, optional: bool = False) -> dict[str, Any]:
-        """The body as a JSON object; 400/413/415 JSON errors for anything else."""
-        data = self.raw.get_data(cache=True)
-        if not data:
+        """The body as a JSON object; 400/413/415 JSON errors for anything else (shared.request_body)."""
+        if self._body is None:
+            self._body = read_limited(self.raw.stream, self.raw.content_length)
+        if not self._body:
             if optional:
                 return {}
             raise ApiError(400, "invalid_json", "request body must be a JSON object")
-        if len(data) > MAX_BODY_BYTES:
-            raise ApiError(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
         mimetype = self.raw.mimetype
         if mimetype and mimetype != JSON_TYPE:
             raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
-        try:
-            body = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "invalid_json", "request body must be a JSON object")
-        return body
+        return decode_object(self._body)
 
     def query(self, name: str) -> str | None:
+        """A query parameter: absent and empty are the same; anything but one line of text is a 400."""
         value = self.raw.args.get(name)
-        return value if value not in (None, "") else None
+        if value in (None, ""):
+            return None
+        reason = unstorable(value) or not_one_line(value)
+        if reason:
+            raise invalid(name, reason)
+        return value
 
 
 Handler = Callable[[ApiRequest], Reply]
+
+
+@dataclass
+class _Seen:
+    """What dispatch learned before anything failed, for the request's log line."""
+
+    route: str | None = None
+    uid: str | None = None
+
+
+def not_found_route(method: str, path: str) -> ApiError:
+    # repr() keeps a control character in the path from breaking the message onto two lines.
+    return ApiError(404, "not_found", f"no route for {method} {path!r}")
 
 
 @dataclass
@@ -92,6 +106,11 @@ class Api:
         self._map = Map(strict_slashes=False, merge_slashes=False)
         self._routes: dict[str, _Route] = {}
         self.route("GET", "/healthz", auth=False)(self._healthz)
+        # Inside functions-framework (which imports main.py within its Flask app's context) this
+        # registers on that app; elsewhere it is functions-framework's no-op placeholder.
+        import functions_framework
+
+        functions_framework.errorhandler(HTTPException)(self.http_error)
 
     def route(self, method: str, path: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -113,12 +132,9 @@ class Api:
     def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
         trace_token = log.set_trace(log.trace_from_headers(request.headers, _project_or_none()))
-        caller: Caller | None = None
+        seen = _Seen()
         try:
-            if request.method == "OPTIONS":
-                reply = Reply(204, None)
-            else:
-                reply, caller = self._dispatch(request)
+            reply = Reply(204, None) if request.method == "OPTIONS" else self._dispatch(request, seen)
         except ApiError as exc:
             reply = Reply(exc.status, exc.body(), exc.headers)
         except ConfigError as exc:
@@ -127,12 +143,19 @@ class Api:
             logger.error("configuration error", extra={"fields": {"error": str(exc)}})
             reply = Reply(500, {"error": {"code": "misconfigured", "message": str(exc)}})
         except Exception:
-            logger.exception("unhandled error", extra={"fields": {"path": request.path}})
+            # A bug: the stack trace, the route and the caller go to the log (with the trace id the
+            # formatter adds), the client gets a JSON 500 that reveals nothing.
+            logger.exception(
+                "unhandled error",
+                extra={
+                    "fields": {"route": seen.route or request.path, "uid": seen.uid, "function": self.name}
+                },
+            )
             reply = Reply(500, {"error": {"code": "internal", "message": "internal error"}})
         response = self._encode(reply, request)
         log.log_event(
             logger,
-            f"{request.method} {request.path} {response.status_code}",
+            f"{request.method} {seen.route or request.path} {response.status_code}",
             logging.WARNING if response.status_code >= 500 else logging.INFO,
             httpRequest={
                 "requestMethod": request.method,
@@ -142,25 +165,46 @@ class Api:
                 "userAgent": request.headers.get("User-Agent", ""),
             },
             function=self.name,
-            uid=caller.uid if caller else None,
+            uid=seen.uid,
         )
         log.reset_trace(trace_token)
         return response
 
-    def _dispatch(self, request: Request) -> tuple[Reply, Caller | None]:
-        adapter = self._map.bind("localhost", path_info=request.path or "/")
+    def _dispatch(self, request: Request, seen: _Seen) -> Reply:
+        path = request.path or "/"
+        adapter = self._map.bind("localhost", path_info=path)
         try:
-            endpoint, params = adapter.match(request.path or "/", method=request.method)
+            endpoint, params = adapter.match(path, method=request.method)
         except MethodNotAllowed as exc:
             allowed = ", ".join(sorted(set(exc.valid_methods or []) - {"HEAD"}))
             raise ApiError(
                 405, "method_not_allowed", f"allowed: {allowed}", headers={"Allow": allowed}
             ) from None
         except NotFound:
-            raise ApiError(404, "not_found", f"no route for {request.method} {request.path}") from None
+            raise not_found_route(request.method, path) from None
+        seen.route = endpoint
+        for name, value in params.items():
+            reason = unstorable(value) or not_one_line(value)
+            if reason:
+                raise invalid(name, reason)
         route = self._routes[endpoint]
         caller = verify_id_token(bearer_token(request.headers.get("Authorization"))) if route.auth else None
-        return route.handler(ApiRequest(request, dict(params), caller)), caller
+        seen.uid = caller.uid if caller else None
+        return route.handler(ApiRequest(request, dict(params), caller))
+
+    def http_error(self, exc: HTTPException) -> Response:
+        """Errors raised before a request reaches `__call__` (functions-framework's own routing, e.g. a
+        path with a line break): the same JSON shape as every other error, never Flask's HTML."""
+        from flask import request
+
+        status = exc.code or 500
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            status, "bad_request"
+        )
+        if status >= 500:
+            code = "internal"
+        body = {"error": {"code": code, "message": exc.description or exc.name}}
+        return self._encode(Reply(status, body), request)
 
     def _encode(self, reply: Reply, request: Request) -> Response:
         if reply.body is None:

@@ -14,7 +14,24 @@ from shared.config import settings
 from shared.lazy import Lazy
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Engine, ExceptionContext
+
+
+def _server_reported(error: BaseException) -> bool:
+    """An error the server sent as an ErrorResponse (it carries a SQLSTATE). pg8000 reads on to
+    ReadyForQuery after one, so the connection is still in step with the server."""
+    args: tuple[object, ...] = getattr(error, "args", ())
+    return bool(args) and isinstance(args[0], dict) and "C" in args[0]
+
+
+def _invalidate_unless_server_error(context: ExceptionContext) -> None:
+    """Any other failure during a statement (an encoding error half-way through a message, a socket
+    timeout, a bug) may leave bytes of a request unsent or a response unread: that connection must
+    never serve another query, or its next caller reads someone else's rows. Only it is discarded;
+    the rest of the pool stays."""
+    if not _server_reported(context.original_exception):
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False
 
 
 def _create() -> Engine:
@@ -30,17 +47,19 @@ def _create() -> Engine:
     }
     instance = config.cloud_sql_instance
     if instance is None:
-        return sqlalchemy.create_engine(_pg8000_url(config.database_url), **pool)
+        engine = sqlalchemy.create_engine(_pg8000_url(config.database_url), **pool)
+    else:
+        from google.cloud.sql.connector import Connector, IPTypes
 
-    from google.cloud.sql.connector import Connector, IPTypes
-
-    connector = Connector(refresh_strategy="LAZY", ip_type=IPTypes.PRIVATE, enable_iam_auth=True)
-    user, database = config.db_iam_user, config.db_name
-    return sqlalchemy.create_engine(
-        "postgresql+pg8000://",
-        creator=lambda: connector.connect(instance, "pg8000", user=user, db=database),
-        **pool,
-    )
+        connector = Connector(refresh_strategy="LAZY", ip_type=IPTypes.PRIVATE, enable_iam_auth=True)
+        user, database = config.db_iam_user, config.db_name
+        engine = sqlalchemy.create_engine(
+            "postgresql+pg8000://",
+            creator=lambda: connector.connect(instance, "pg8000", user=user, db=database),
+            **pool,
+        )
+    sqlalchemy.event.listen(engine, "handle_error", _invalidate_unless_server_error)
+    return engine
 
 
 def _pg8000_url(url: str) -> str:
@@ -50,9 +69,20 @@ def _pg8000_url(url: str) -> str:
 get_engine: Lazy[Engine] = Lazy(_create)
 
 
+class PoolOutOfStep(RuntimeError):
+    """A pooled connection answered a different query than the one it was sent."""
+
+
 def ping() -> None:
-    """Health check: a `SELECT 1` through the pool."""
+    """Health check: a round trip through the pool that must echo a fresh nonce, so a connection out
+    of step with its server (answering an earlier query) is noticed, reported and discarded."""
+    import secrets
+
     import sqlalchemy
 
+    nonce = secrets.token_hex(8)
     with get_engine().connect() as connection:
-        connection.execute(sqlalchemy.text("SELECT 1"))
+        echoed = connection.execute(sqlalchemy.text("SELECT CAST(:nonce AS text)"), {"nonce": nonce}).scalar()
+        if echoed != nonce:
+            connection.invalidate()
+            raise PoolOutOfStep("a pooled PostgreSQL connection answered another query")

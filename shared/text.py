@@ -1,0 +1,32 @@
+"""What text the backend can store, and what a one-line field may hold.
+
+Every store we use speaks UTF-8: a string holding an unpaired UTF-16 surrogate (possible in JSON
+through `\\ud800` escapes) cannot be encoded at all, and PostgreSQL refuses NUL in text. Both are
+refused at the door with a 400 naming the field, so they never reach a driver. Format characters
+(right-to-left marks, zero-width joiners in emoji, a BOM) are ordinary text and are kept as sent.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators: nothing a
+# name, a title or an id may contain.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def unstorable(value: str) -> str | None:
+    """Why `value` cannot be stored, or None when it can."""
+    if _SURROGATE.search(value):
+        return "contains an unpaired UTF-16 surrogate"
+    if "\x00" in value:
+        return "contains a NUL character"
+    return None
+
+
+def not_one_line(value: str) -> str | None:
+    """Why `value` is not a single line of text (control characters, line breaks), or None."""
+    if _NOT_ONE_LINE.search(value):
+        return "must be a single line without control characters"
+    return None

@@ -1,0 +1,53 @@
+"""A statement that fails half-way through being sent must not leave its connection in the pool.
+
+pg8000 encodes parameters while it writes a message; a lone surrogate fails that encoding after
+part of the request may already be on the wire. Were the connection pooled again, the next query on
+it would read the answer meant for another: another user's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy
+
+from devstack.stack import Stack
+from shared.clients import postgres
+
+pytestmark = pytest.mark.stack
+
+
+def _echo(engine: sqlalchemy.Engine, value: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(sqlalchemy.text("SELECT CAST(:v AS text)"), {"v": value}).scalar()
+
+
+def test_a_half_sent_statement_never_returns_to_the_pool(stack: Stack) -> None:
+    engine = postgres.get_engine()
+    for _ in range(5):
+        with pytest.raises(Exception), engine.connect() as conn:  # noqa: B017 - whatever the driver raises
+            conn.execute(sqlalchemy.text("SELECT CAST(:v AS text)"), {"v": "poison \ud800 " + "x" * 5000})
+    values = [uuid.uuid4().hex for _ in range(300)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda v: _echo(engine, v), values))
+    assert answers == values
+    postgres.ping()  # the health check's nonce round trip agrees
+
+
+def test_server_reported_errors_keep_the_connection(stack: Stack) -> None:
+    engine = sqlalchemy.create_engine(stack.database_url, pool_size=1, max_overflow=0)
+    sqlalchemy.event.listen(engine, "handle_error", postgres._invalidate_unless_server_error)
+    with engine.connect() as conn:
+        first = conn.connection.dbapi_connection
+        with pytest.raises(sqlalchemy.exc.DBAPIError):
+            conn.execute(sqlalchemy.text("SELECT 1 / 0"))
+    with engine.connect() as conn:
+        assert conn.connection.dbapi_connection is first  # a division by zero left it in step
+        with pytest.raises(Exception):  # noqa: B017
+            conn.execute(sqlalchemy.text("SELECT CAST(:v AS text)"), {"v": "\ud800"})
+    with engine.connect() as conn:
+        assert conn.connection.dbapi_connection is not first
+        assert conn.execute(sqlalchemy.text("SELECT 41 + 1")).scalar() == 42
+    engine.dispose()
