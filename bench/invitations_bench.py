@@ -4,7 +4,7 @@
 
 1. starts the local stack on free ports (PostgreSQL, Redis, the functions, the gateway),
 2. seeds 100,000 invitations and 1,000,000 participants (bench/invitations_seed.py),
-3. times Q1-Q4 through the repository code (pool checkout + round trip + decoding included) and
+3. times Q1-Q4 through the domain code (pool checkout + round trip + decoding included) and
    prints their EXPLAIN (ANALYZE, BUFFERS) plans,
 4. loads the HTTP function through the gateway with 200 concurrent clients: the design's k6
    scenario (each client sends a request, then thinks 1 s) and a saturation run (no think time).
@@ -63,27 +63,27 @@ def summary(samples_s: list[float]) -> dict[str, float]:
 def time_queries(engine: Any, invitations: int, iterations: int) -> tuple[dict[str, dict[str, float]], int]:
     from sqlalchemy import text
 
-    from shared.invitations import repository
-    from shared.invitations.auto_close import Q4
-    from shared.invitations.model import TAGS, utc_now
-    from shared.invitations.repository import Actor
+    from shared.invitations import invitations as domain
+    from shared.invitations import participants
+    from shared.invitations.completion import Q4
+    from shared.invitations.model import TAGS, Actor, utc_now
 
     rng = random.Random(7)
     viewer = Actor("4000000001", False, "bench")
 
     def q1() -> None:
         tag = rng.choice([*TAGS, None])
-        page = repository.list_invitations(engine, "recruiting", tag, None, 20)
+        page = domain.list_invitations(engine, "recruiting", tag, None, 20)
         if rng.random() < 0.3 and page.next_cursor:  # a second page, through the cursor
             from shared.invitations import cursor
 
-            repository.list_invitations(engine, "recruiting", tag, cursor.decode("q1", page.next_cursor), 20)
+            domain.list_invitations(engine, "recruiting", tag, cursor.decode("q1", page.next_cursor), 20)
 
     def q2() -> None:
-        repository.get_invitation(engine, invitation_id(rng.randint(1, invitations)), viewer)
+        domain.get_invitation(engine, invitation_id(rng.randint(1, invitations)), viewer)
 
     def q3() -> None:
-        repository.participations(engine, user_id(rng.randrange(USERS)), None, 20)
+        participants.participations(engine, user_id(rng.randrange(USERS)), None, 20)
 
     completed = 0
 
@@ -110,21 +110,21 @@ def time_queries(engine: Any, invitations: int, iterations: int) -> tuple[dict[s
 def explain_plans(engine: Any) -> dict[str, str]:
     from sqlalchemy import text
 
-    from shared.invitations import repository
-    from shared.invitations.auto_close import Q4
+    from shared.invitations import invitations, participants
+    from shared.invitations.completion import Q4
     from shared.invitations.model import TAGS, utc_now
 
     queries: dict[str, tuple[str, dict[str, Any]]] = {
         "Q1 (tag 観光, first page)": (
-            repository.q1_sql(False),
+            invitations.q1_sql(False),
             {"status": "recruiting", "tags": ["観光"], "limit": 21},
         ),
         "Q1 (all tags, first page)": (
-            repository.q1_sql(False),
+            invitations.q1_sql(False),
             {"status": "recruiting", "tags": list(TAGS), "limit": 21},
         ),
-        "Q2": (repository.Q2, {"id": invitation_id(4242)}),
-        "Q3": (repository.q3_sql(False), {"user_id": user_id(1234), "limit": 21}),
+        "Q2": (invitations.Q2, {"id": invitation_id(4242)}),
+        "Q3": (participants.q3_sql(False), {"user_id": user_id(1234), "limit": 21}),
         "Q4": (Q4, {"now": utc_now(), "batch_size": 1000}),
     }
     plans = {}
@@ -225,7 +225,7 @@ def markdown(
         f" (seeded in {seed_timings['invitations'] + seed_timings['participants']:.1f} s with generate_series,"
         f" then VACUUM ANALYZE in {seed_timings['vacuum_analyze']:.1f} s).",
         "",
-        "## Queries (through shared/invitations/repository.py: pool checkout, round trip and decoding included)",
+        "## Queries (through shared/invitations/: pool checkout, round trip and decoding included)",
         "",
         "| query | n | p50 ms | p95 ms | p99 ms | target ms | |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",

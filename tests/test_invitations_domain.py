@@ -22,8 +22,8 @@ from shared.clients.postgres import get_engine
 from shared.clients.redis import get_redis
 from shared.config import ConfigError, settings
 from shared.errors import ApiError
-from shared.invitations import crypto, cursor, repository
-from shared.invitations.auto_close import complete_finished_invitations
+from shared.invitations import crypto, cursor, invitations, key_rotation
+from shared.invitations.completion import complete_finished_invitations
 from shared.invitations.model import NewInvitation
 
 pytestmark = pytest.mark.stack
@@ -96,22 +96,22 @@ def test_reencrypt_all_moves_every_row_to_the_newest_key_and_back(engine: Engine
     new = Fernet.generate_key().decode()
     open_one, cancelled = new_invitation(), new_invitation()
     for invitation in (open_one, cancelled):
-        repository.create_invitation(engine, invitation)
+        invitations.create_invitation(engine, invitation)
     with engine.begin() as conn:
         conn.execute(
             sqlalchemy.text("UPDATE invitations SET status = 'cancelled' WHERE id = :id"),
             {"id": cancelled.id},
         )
     try:
-        rotated = repository.reencrypt_all(engine, batch_size=7, keys=f"{new},{current}")
+        rotated = key_rotation.reencrypt_all(engine, batch_size=7, keys=f"{new},{current}")
         assert rotated >= 2
         for invitation in (open_one, cancelled):  # final rows too: the trigger allows ciphertext-only changes
             stored = column(engine, "SELECT instance_link FROM invitations WHERE id = :id", id=invitation.id)
             assert crypto.decrypt(stored, new) == invitation.instance_link
-        assert repository.reencrypt_all(engine, batch_size=7, keys=f"{new},{current}") == 0  # nothing left
+        assert key_rotation.reencrypt_all(engine, batch_size=7, keys=f"{new},{current}") == 0  # nothing left
     finally:
         # Put every row back under the stack's key: the function process only knows that one.
-        repository.reencrypt_all(engine, keys=f"{current},{new}")
+        key_rotation.reencrypt_all(engine, keys=f"{current},{new}")
     stored = column(engine, "SELECT vrchat_profile FROM invitations WHERE id = :id", id=cancelled.id)
     assert crypto.decrypt(stored, current) == cancelled.vrchat_profile
     assert column(engine, "SELECT status FROM invitations WHERE id = :id", id=cancelled.id) == "cancelled"
@@ -150,7 +150,7 @@ def test_a_violation_that_reaches_postgres_maps_to_the_same_400(
     engine: Engine, overrides: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(ApiError) as caught:
-        repository.create_invitation(engine, new_invitation(**overrides))  # validation bypassed on purpose
+        invitations.create_invitation(engine, new_invitation(**overrides))  # validation bypassed on purpose
     assert caught.value.status == 400 and caught.value.field == field
 
 
@@ -172,7 +172,7 @@ def ending(engine: Engine) -> Iterator[Callable[..., str]]:
 
 def insert_ending(engine: Engine, end_time: datetime, status: str = "recruiting") -> str:
     invitation = new_invitation(start_time=end_time - timedelta(hours=1), end_time=end_time)
-    repository.create_invitation(engine, invitation)
+    invitations.create_invitation(engine, invitation)
     if status != "recruiting":
         with engine.begin() as conn:
             conn.execute(

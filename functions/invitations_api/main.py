@@ -7,16 +7,14 @@ docs/openapi/invitations_api.yaml.
 
 from __future__ import annotations
 
-from typing import Any
-
 import functions_framework
 from flask import Request, Response
 
 from shared.clients.postgres import get_engine
 from shared.errors import forbidden, invalid
 from shared.http import Api, ApiRequest, Reply
-from shared.invitations import cache, cursor, model, repository, validation
-from shared.invitations.repository import Actor
+from shared.invitations import cursor, invitations, model, participants, support_tickets, validation
+from shared.invitations.model import Actor
 
 api = Api("invitations_api", stores=("postgres", "redis"))
 
@@ -38,31 +36,23 @@ def _invitation_id(request: ApiRequest) -> str:
 
 
 def _detail(request: ApiRequest, invitation_id: str, status: int = 200) -> Reply:
-    return Reply(status, repository.get_invitation(get_engine(), invitation_id, _actor(request)))
+    return Reply(status, invitations.get_invitation(get_engine(), invitation_id, _actor(request)))
 
 
 # -- invitations ----------------------------------------------------------------------------------
 @api.route("GET", "/invitations")
 def list_invitations(request: ApiRequest) -> Reply:
     _actor(request)
-    query: dict[str, Any] = {
-        "status": validation.choice(
-            request.query("status"), "status", model.INVITATION_STATUSES, "recruiting"
+    page, hit = invitations.cached_list(
+        get_engine(),
+        status=str(
+            validation.choice(request.query("status"), "status", model.INVITATION_STATUSES, "recruiting")
         ),
-        "tag": validation.choice(request.query("tag"), "tag", model.TAGS, None),
-        "limit": validation.page_limit(request.query("limit")),
-        "cursor": request.query("cursor"),
-    }
-    after = cursor.decode("q1", query["cursor"])
-    key = cache.list_key(query)  # the version is read before the query (see cache.py)
-    page = cache.get_page(key)
-    if page is None:
-        page = repository.list_invitations(
-            get_engine(), query["status"], query["tag"], after, query["limit"]
-        ).body()
-        cache.put_page(key, page)
-        return Reply(200, page, {"X-Cache": "MISS"})
-    return Reply(200, page, {"X-Cache": "HIT"})
+        tag=validation.choice(request.query("tag"), "tag", model.TAGS, None),
+        after_cursor=request.query("cursor"),
+        limit=validation.page_limit(request.query("limit")),
+    )
+    return Reply(200, page, {"X-Cache": "HIT" if hit else "MISS"})
 
 
 @api.route("GET", "/invitations/<invitation_id>")
@@ -74,8 +64,7 @@ def get_invitation(request: ApiRequest) -> Reply:
 def create_invitation(request: ApiRequest) -> Reply:
     actor = _actor(request)
     invitation = validation.new_invitation(request.json(), actor.user_id, actor.name)
-    repository.create_invitation(get_engine(), invitation)
-    cache.invalidate_lists()
+    invitations.create_invitation(get_engine(), invitation)
     return _detail(request, invitation.id, 201)
 
 
@@ -88,16 +77,14 @@ def update_invitation(request: ApiRequest) -> Reply:
         actor = Actor(actor.user_id, actor.is_staff, staff_name or actor.name)
         if not actor.name:
             raise invalid("staffName", "is required (the token carries no name)")
-    repository.update_invitation(get_engine(), invitation_id, changes, actor, assign_staff)
-    cache.invalidate_lists()
+    invitations.update_invitation(get_engine(), invitation_id, changes, actor, assign_staff)
     return _detail(request, invitation_id)
 
 
 @api.route("POST", "/invitations/<invitation_id>/cancel")
 def cancel_invitation(request: ApiRequest) -> Reply:
     invitation_id = _invitation_id(request)
-    repository.cancel_invitation(get_engine(), invitation_id, _actor(request))
-    cache.invalidate_lists()
+    invitations.cancel_invitation(get_engine(), invitation_id, _actor(request))
     return _detail(request, invitation_id)
 
 
@@ -109,8 +96,7 @@ def join_invitation(request: ApiRequest) -> Reply:
     body = request.json()
     status = validation.participant_status(body)
     user_name = validation.display_name(body, "userName", actor.name)
-    result = repository.set_participation(get_engine(), invitation_id, actor, user_name, status)
-    cache.invalidate_lists()
+    result = participants.set_participation(get_engine(), invitation_id, actor, user_name, status)
     return Reply(201 if result.created else 200, result.body(invitation_id, actor.user_id))
 
 
@@ -118,8 +104,7 @@ def join_invitation(request: ApiRequest) -> Reply:
 def leave_invitation(request: ApiRequest) -> Reply:
     actor = _actor(request)
     invitation_id = _invitation_id(request)
-    result = repository.leave(get_engine(), invitation_id, actor)
-    cache.invalidate_lists()
+    result = participants.leave(get_engine(), invitation_id, actor)
     return Reply(200, result.body(invitation_id, actor.user_id))
 
 
@@ -128,7 +113,7 @@ def my_participations(request: ApiRequest) -> Reply:
     actor = _actor(request)
     before = cursor.decode("q3", request.query("cursor"))
     limit = validation.page_limit(request.query("limit"))
-    return Reply(200, repository.participations(get_engine(), actor.user_id, before, limit).body())
+    return Reply(200, participants.participations(get_engine(), actor.user_id, before, limit).body())
 
 
 # -- tickets --------------------------------------------------------------------------------------
@@ -138,7 +123,7 @@ def open_ticket(request: ApiRequest) -> Reply:
     body = request.json()
     ticket_id, category = validation.new_ticket(body)
     user_name = validation.display_name(body, "userName", actor.name)
-    return Reply(201, repository.create_ticket(get_engine(), ticket_id, actor, user_name, category))
+    return Reply(201, support_tickets.create_ticket(get_engine(), ticket_id, actor, user_name, category))
 
 
 @api.route("GET", "/tickets/mine")
@@ -146,7 +131,7 @@ def my_tickets(request: ApiRequest) -> Reply:
     actor = _actor(request)
     before = cursor.decode("tickets", request.query("cursor"))
     limit = validation.page_limit(request.query("limit"))
-    page = repository.list_tickets(
+    page = support_tickets.list_tickets(
         get_engine(), user_id=actor.user_id, status=None, before=before, limit=limit
     )
     return Reply(200, page.body())
@@ -158,7 +143,7 @@ def list_tickets(request: ApiRequest) -> Reply:
     status = validation.choice(request.query("status"), "status", model.TICKET_STATUSES, "open")
     before = cursor.decode("tickets", request.query("cursor"))
     limit = validation.page_limit(request.query("limit"))
-    page = repository.list_tickets(get_engine(), user_id=None, status=status, before=before, limit=limit)
+    page = support_tickets.list_tickets(get_engine(), user_id=None, status=status, before=before, limit=limit)
     return Reply(200, page.body())
 
 
@@ -166,7 +151,7 @@ def list_tickets(request: ApiRequest) -> Reply:
 def close_ticket(request: ApiRequest) -> Reply:
     _require_staff(request)
     ticket_id = validation.snowflake(request.params["ticket_id"], "ticketId")
-    return Reply(200, repository.close_ticket(get_engine(), ticket_id))
+    return Reply(200, support_tickets.close_ticket(get_engine(), ticket_id))
 
 
 @functions_framework.http

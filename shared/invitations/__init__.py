@@ -6,8 +6,11 @@
 - cursor:      opaque keyset-pagination cursors
 - cache:       cache-aside for the list query in Redis with versioned keys
 - errors:      a constraint violation that reaches PostgreSQL -> the same 4xx the validation gives
-- repository:  the SQL (Q1-Q3 and the writes), one transaction per operation
-- auto_close:  Q4, completing finished invitations in bounded batches
+- queries:     what the SQL modules share: pages, the invitation row lock, seat counting
+- invitations, participants, support_tickets: the SQL of each aggregate (Q1-Q3 and the writes), one
+               short transaction per operation; writes retire the cached list pages themselves
+- key_rotation: re-encryption under the newest key (operator command: python -m deploy.invitation_keys)
+- completion:  Q4, completing finished invitations in bounded batches (run by auto_close)
 
 Nothing here imports sqlalchemy, redis or cryptography at module level (cold-start rule).
 """

@@ -2,7 +2,7 @@
 
 Keys come from INVITATIONS_ENCRYPTION_KEYS (Secret Manager in production): comma-separated Fernet
 keys, newest first. MultiFernet encrypts with the first key and decrypts with any of them, so a key
-is rotated by putting a new one in front, running `reencrypt_all` (the repository re-encrypts
+is rotated by putting a new one in front, running `reencrypt_all` (shared.invitations.key_rotation re-encrypts
 every row with the newest key) and then dropping the old key. `cryptography` was chosen because it
 is already a dependency (PyJWT's RS256, the Cloud SQL connector) and Fernet is authenticated,
 versioned and timestamped, which a hand-rolled AES scheme would not be.

@@ -38,9 +38,18 @@ class NewInvitation:
     tag: str
     description: str
     instance_type: str
-    vrchat_profile: str | None  # plaintext; encrypted by the repository
+    vrchat_profile: str | None  # plaintext; encrypted when written
     instance_link: str | None
     max_participants: int
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: the caller's Discord id, staff claim and display name."""
+
+    user_id: str
+    is_staff: bool
+    name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ def expire_matching_tickets(now: datetime, limits: Limits, summary: Summary) -> 
 
 def complete_invitations(now: datetime, limits: Limits, summary: Summary) -> None:
     from shared.clients.postgres import get_engine
-    from shared.invitations.auto_close import complete_finished_invitations
+    from shared.invitations.completion import complete_finished_invitations
 
     # Several bounded UPDATEs, at most 10 per run: a large backlog drains over a few minutes.
     for _ in range(10):
