@@ -77,9 +77,11 @@ class StackConfig:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VCHAT_", "PYTEST"))}
         env.update(spec.env)
         env.update(self.service_env())
+        # No K_SERVICE: Cloud Run sets it on every deployed function, and its absence is what lets
+        # the auth code accept the Auth emulator's unsigned tokens here and nowhere else.
+        env.pop("K_SERVICE", None)
         env.update(
             {
-                "K_SERVICE": spec.name,
                 "FUNCTION_TARGET": spec.entry_point,
                 "FUNCTION_SIGNATURE_TYPE": spec.signature_type,
                 "PYTHONPATH": str(ROOT),

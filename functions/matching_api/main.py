@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 import functions_framework
 from flask import Request, Response
 
-from shared import log
-from shared.errors import invalid
+from shared import ids, log, vocab
 from shared.http import Api, ApiRequest, Reply
-from shared.matching import codes, model, presence, rooms, tickets
+from shared.matching import model, queue
+from shared.rooms import codes, membership, select
+from shared.users import state
 from shared.validate import get_int, get_str, reject_unknown
 
 api = Api("matching_api", stores=("firestore", "redis", "pubsub"))
@@ -30,7 +31,7 @@ def _now() -> datetime:
 @api.route("POST", "/queue")
 def join_queue(request: ApiRequest) -> Reply:
     preferences = model.parse_queue_body(request.json(optional=True))
-    ticket = tickets.enqueue(request.uid, preferences, _now())
+    ticket = queue.enqueue(request.uid, preferences, _now())
     _request_pairing(request.uid)
     return Reply(202, ticket.to_json())
 
@@ -47,7 +48,7 @@ def _request_pairing(uid: str) -> None:
 
 @api.route("DELETE", "/queue")
 def leave_queue(request: ApiRequest) -> Reply:
-    return Reply(200, {"removed": tickets.remove_from_queue(request.uid, reason="user_left")})
+    return Reply(200, {"removed": queue.remove_from_queue(request.uid, reason="user_left")})
 
 
 @api.route("POST", "/rooms")
@@ -56,7 +57,7 @@ def create_room(request: ApiRequest) -> Reply:
     reject_unknown(body, ("maxParticipants",))
     size = get_int(body, "maxParticipants", minimum=model.MIN_ROOM_SIZE, maximum=model.MAX_ROOM_SIZE)
     assert size is not None
-    room = rooms.create_select_room(request.uid, size, _now())
+    room = select.create_select_room(request.uid, size, _now())
     return Reply(201, room.to_json())
 
 
@@ -65,24 +66,23 @@ def join_room(request: ApiRequest) -> Reply:
     body = request.json()
     reject_unknown(body, ("roomCode",))
     code = codes.parse_code(body.get("roomCode"))
-    return Reply(200, {"roomId": rooms.join_by_code(request.uid, code, _now())})
+    return Reply(200, {"roomId": select.join_by_code(request.uid, code, _now())})
 
 
 @api.route("POST", "/rooms/<room_id>/leave")
 def leave_room(request: ApiRequest) -> Reply:
-    room_id = str(request.params["room_id"])
-    if not 1 <= len(room_id) <= 128 or "/" in room_id:
-        raise invalid("roomId", "is not a room id")
-    return Reply(200, {"roomId": room_id, "left": rooms.leave_room(request.uid, room_id, _now())})
+    room_id = ids.room_id(request.params["room_id"])
+    left = membership.leave(request.uid, room_id, _now())
+    return Reply(200, {"roomId": room_id, "left": left.changed})
 
 
 @api.route("POST", "/presence")
 def heartbeat(request: ApiRequest) -> Reply:
     body = request.json()
     reject_unknown(body, ("status",))
-    status = get_str(body, "status", choices=presence.CLIENT_STATUSES)
+    status = get_str(body, "status", choices=vocab.CLIENT_STATUSES)
     assert status is not None
-    beat = presence.heartbeat(request.uid, status, _now())
+    beat = state.heartbeat(request.uid, status, _now())
     return Reply(200, {"status": beat.status, "written": beat.written})
 
 
