@@ -395,6 +395,62 @@ class Settings:
         meaning="per-user budget of POST /ws-token",
     )
 
+    # -- per-user budgets of the write routes (token buckets: a full minute's allowance may burst) --
+    rate_limit_queue_per_min = integer(
+        "RATE_LIMIT_QUEUE_PER_MIN", 30, 1, 100_000, used_by="matching_api", meaning="POST and DELETE /queue"
+    )
+    rate_limit_room_create_per_min = integer(
+        "RATE_LIMIT_ROOM_CREATE_PER_MIN", 10, 1, 100_000, used_by="matching_api", meaning="POST /rooms"
+    )
+    rate_limit_room_join_per_min = integer(
+        "RATE_LIMIT_ROOM_JOIN_PER_MIN",
+        10,
+        1,
+        100_000,
+        used_by="matching_api",
+        meaning="POST /rooms/join (tight: it is where room codes could be guessed)",
+    )
+    rate_limit_room_leave_per_min = integer(
+        "RATE_LIMIT_ROOM_LEAVE_PER_MIN",
+        30,
+        1,
+        100_000,
+        used_by="matching_api",
+        meaning="POST /rooms/{roomId}/leave",
+    )
+    rate_limit_presence_per_min = integer(
+        "RATE_LIMIT_PRESENCE_PER_MIN",
+        12,
+        1,
+        100_000,
+        used_by="matching_api",
+        meaning="POST /presence (a beat every ~20 s)",
+    )
+    rate_limit_invitation_writes_per_min = integer(
+        "RATE_LIMIT_INVITATION_WRITES_PER_MIN",
+        10,
+        1,
+        100_000,
+        used_by="invitations_api",
+        meaning="POST /invitations, PATCH and cancel",
+    )
+    rate_limit_participation_per_min = integer(
+        "RATE_LIMIT_PARTICIPATION_PER_MIN",
+        20,
+        1,
+        100_000,
+        used_by="invitations_api",
+        meaning="joining, marking interest in and leaving invitations",
+    )
+    rate_limit_support_tickets_per_min = integer(
+        "RATE_LIMIT_SUPPORT_TICKETS_PER_MIN",
+        5,
+        1,
+        100_000,
+        used_by="invitations_api",
+        meaning="POST /tickets and staff's POST /tickets/{id}/close",
+    )
+
     # -- invitations ----------------------------------------------------------------------------
     invitations_encryption_keys = secret(
         "INVITATIONS_ENCRYPTION_KEYS",

@@ -38,7 +38,18 @@ def livekit_revoked(room_id: str, uid: str | None = None) -> str:
 
 
 def rate_limit(route: str, uid: str) -> str:
+    """Hash: a user's token bucket for one budget (tokens, last refill)."""
     return f"ratelimit:{route}:{uid}"
+
+
+def user_lock(scope: str, uid: str) -> str:
+    """String with TTL: one request of the user is changing `scope` (shared/user_lock.py)."""
+    return f"lock:{scope}:{uid}"
+
+
+def room_code_lock(code: str) -> str:
+    """String with TTL: joins of one select room queue here before their transaction."""
+    return f"lock:roomcode:{code}"
 
 
 # -- matching (shared/matching/) -----------------------------------------------------------------

@@ -13,8 +13,8 @@ from flask import Request, Response
 
 from shared import ids
 from shared.config import settings
-from shared.http import Api, ApiRequest, Reply
-from shared.tokens import issue, ratelimit, ws
+from shared.http import Api, ApiRequest, Budget, Reply
+from shared.tokens import issue, ws
 from shared.validate import reject_unknown
 
 api = Api("issue_tokens", stores=("firestore", "redis"))
@@ -28,19 +28,19 @@ def _room_id(body: dict[str, object], *, required: bool) -> str | None:
     return ids.room_id(body.get("roomId"))
 
 
-@api.route("POST", "/livekit-token")
+@api.route(
+    "POST", "/livekit-token", budget=Budget("livekit-token", lambda: settings().rate_limit_livekit_per_min)
+)
 def livekit_token(request: ApiRequest) -> Reply:
     room_id = _room_id(request.json(), required=True)
     assert room_id is not None
-    ratelimit.check(ratelimit.Limit("livekit-token", settings().rate_limit_livekit_per_min), request.uid)
     body, _ = issue.livekit_token(request.uid, room_id, datetime.now(UTC))
     return Reply(200, body)
 
 
-@api.route("POST", "/ws-token")
+@api.route("POST", "/ws-token", budget=Budget("ws-token", lambda: settings().rate_limit_ws_per_min))
 def ws_token(request: ApiRequest) -> Reply:
     room_id = _room_id(request.json(optional=True), required=False)
-    ratelimit.check(ratelimit.Limit("ws-token", settings().rate_limit_ws_per_min), request.uid)
     return Reply(200, issue.ws_token(request.uid, room_id, datetime.now(UTC)))
 
 

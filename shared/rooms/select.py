@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared import documents, log, vocab
+from shared import documents, keys, log, vocab
 from shared.config import settings
 from shared.errors import ApiError, conflict
 from shared.matching import queue
@@ -134,7 +134,7 @@ def join_by_code(uid: str, code: str, now: datetime) -> str:
 
     from shared.clients.redis import get_redis
 
-    lock = get_redis().lock(f"lock:roomcode:{code}", timeout=JOIN_LOCK_TTL_S, sleep=0.01)
+    lock = get_redis().lock(keys.room_code_lock(code), timeout=JOIN_LOCK_TTL_S, sleep=0.01)
     locked = lock.acquire(blocking_timeout=JOIN_LOCK_WAIT_S)
     if not locked:
         logger.warning("room join lock not acquired in time; joining without it")
