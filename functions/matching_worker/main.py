@@ -31,12 +31,16 @@ def handle(payload: Any) -> dict[str, Any]:
         now = datetime.now(UTC)
         reclaimed = pairing.reclaim_stale_claims(now, SWEEP_RECLAIM_LIMIT)
         expired = tickets.expire_tickets(now, SWEEP_EXPIRE_LIMIT)
-        return {
+        summary = {
             "kind": kind,
             "reclaimed": reclaimed.to_json(),
             "expired": expired,
             **pairing.match_waiting().to_json(),
         }
+        # The one line a successful scheduled run writes: the absence alert counts these
+        # (terraform/modules/vchat/alerts.tf); a failed sweep raises before it.
+        log.log_event(logger, "matching sweep finished", **summary)
+        return summary
     log.log_event(logger, "unknown matching message acknowledged", logging.WARNING, kind=repr(kind)[:100])
     return {"kind": None}
 
