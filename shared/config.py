@@ -33,6 +33,20 @@ def _url_parser(*schemes: str) -> Callable[[str, str], str]:
     return parse
 
 
+# Hosts where a plain-text connection never leaves the machine.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _redis_url(name: str, raw: str) -> str:
+    """`rediss://` (TLS) anywhere; `redis://` only to this machine, so a production function can
+    never send its Redis password and data in the clear (Upstash serves TLS)."""
+    raw = _url_parser("redis", "rediss")(name, raw)
+    parts = urlsplit(raw)
+    if parts.scheme == "redis" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError(f"{name} must use rediss:// (TLS) unless the host is loopback")
+    return raw
+
+
 def _int_parser(minimum: int, maximum: int) -> Callable[[str, str], int]:
     def parse(name: str, raw: str) -> int:
         try:
@@ -101,7 +115,7 @@ class Settings:
     # -- stores ---------------------------------------------------------------------------------
     @property
     def redis_url(self) -> str:
-        return self._get("REDIS_URL", _url_parser("redis", "rediss"))
+        return self._get("REDIS_URL", _redis_url)
 
     @property
     def database_url(self) -> str:
