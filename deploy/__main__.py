@@ -1,8 +1,10 @@
-"""python -m deploy package [--out DIR] | grant-roles --project P --environment E [--dry-run]
+"""python -m deploy package | grant-roles | dead-letters (docs/deploy.md)
 
-`package`: one deployable folder + zip per function into build/.
-`grant-roles`: give each function's IAM database user the group roles of its manifest entry
-(run as the owner through the Cloud SQL Auth Proxy after the migrations; docs/deploy.md).
+`package [--out DIR]`: one deployable folder + zip per function into build/.
+`grant-roles --project P --environment E [--dry-run]`: give each function's IAM database user the
+group roles of its manifest entry (as the owner through the Cloud SQL Auth Proxy, after migrating).
+`dead-letters --project P [--region R]`: print the gcloud commands that attach the dead-letter
+topics to Eventarc's delivery subscriptions (pipe to bash after `terraform apply`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,16 @@ def main(argv: list[str] | None = None) -> int:
         help="the owner's postgresql+pg8000://postgres:PASSWORD@127.0.0.1:5432/vchat (default: $DATABASE_URL)",
     )
     roles.add_argument("--dry-run", action="store_true", help="print the statements, change nothing")
+    letters = commands.add_parser("dead-letters", help="print the commands attaching the dead-letter topics")
+    letters.add_argument("--project", required=True, help="Google Cloud project id")
+    letters.add_argument("--region", default="asia-northeast1", help="region of the functions")
     args = parser.parse_args(argv)
+    if args.command == "dead-letters":
+        from deploy import dead_letters
+        from deploy.manifest import load_manifest
+
+        print("\n".join(dead_letters.commands(load_manifest(), args.project, args.region)))
+        return 0
     if args.command == "package":
         from deploy import package
 
