@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 
 T = TypeVar("T")
 
+# Connections an instance keeps open (shared/clients/postgres.py doubles it under a burst).
+DEFAULT_DB_POOL_SIZE = 5
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed."""
@@ -139,7 +142,7 @@ class Settings:
 
     @property
     def db_pool_size(self) -> int:
-        return self._get("DB_POOL_SIZE", _int_parser(1, 100), default="5")
+        return self._get("DB_POOL_SIZE", _int_parser(1, 100), default=str(DEFAULT_DB_POOL_SIZE))
 
     @property
     def firestore_emulator_host(self) -> str | None:
