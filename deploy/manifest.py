@@ -23,7 +23,8 @@ DATABASE_ROLE = re.compile(r"vchat_[a-z][a-z0-9_]{1,40}")
 DEVELOPMENT_ONLY_VARIABLES = re.compile(
     r"[A-Z0-9_]+_EMULATOR_HOST|DATABASE_URL|DEBUG|FLASK_DEBUG|FLASK_ENV|PYTHONDEVMODE|VCHAT_[A-Z0-9_]+"
 )
-# Plain-text transports are for loopback only: a deployed value must use TLS.
+# Plain-text transports are for loopback only: a URL a deployed function connects to (a *_URL
+# variable) must use TLS. (CORS_ALLOWED_ORIGINS names browsers' origins, not something to connect to.)
 PLAIN_TEXT_SCHEMES = ("http://", "redis://", "ws://")
 
 

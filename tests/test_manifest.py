@@ -177,3 +177,17 @@ def _manifest_with(tmp_path: Path, entry: str) -> Path:
 def test_the_loader_refuses_an_unfit_entry(tmp_path: Path, entry: str, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         load_manifest(_manifest_with(tmp_path, entry))
+
+
+def test_only_urls_a_function_connects_to_must_be_tls() -> None:
+    from deploy.manifest import deployed_env_problems
+
+    assert deployed_env_problems({"CORS_ALLOWED_ORIGINS": "http://localhost:5173"}) == []
+    assert deployed_env_problems({"VROID_API_URL": "https://hub.vroid.com"}) == []
+    assert deployed_env_problems({"VROID_API_URL": "http://hub.vroid.com"}) == [
+        "VROID_API_URL uses a plain-text URL"
+    ]
+    assert deployed_env_problems({"PUBSUB_EMULATOR_HOST": "127.0.0.1:8085", "VCHAT_GATEWAY_PORT": "1"}) == [
+        "PUBSUB_EMULATOR_HOST is a local/development variable",
+        "VCHAT_GATEWAY_PORT is a local/development variable",
+    ]

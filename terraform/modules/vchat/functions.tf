@@ -83,11 +83,11 @@ resource "google_cloudfunctions2_function" "function" {
 
   lifecycle {
     # Fail-safe: a deployed function never runs against an emulator, with a debug switch or over
-    # a plain-text URL, whatever the manifest or a variable says.
+    # a plain-text URL (the *_URL variables it connects to), whatever the manifest or a variable says.
     precondition {
       condition = alltrue([
         for name, value in local.function_env[each.key] :
-        !can(regex(local.development_only_env, name)) && !can(regex(local.plain_text_url, value))
+        !can(regex(local.development_only_env, name)) && !(endswith(name, "_URL") && can(regex(local.plain_text_url, value)))
       ])
       error_message = "${each.key}: its environment carries an emulator variable, a development flag or a plain-text URL."
     }
