@@ -84,7 +84,7 @@ def deployed_env_problems(env: Mapping[str, str]) -> list[str]:
     problems += [
         f"{name} uses a plain-text URL"
         for name, value in env.items()
-        if str(value).startswith(PLAIN_TEXT_SCHEMES)
+        if name.endswith("_URL") and str(value).startswith(PLAIN_TEXT_SCHEMES)
     ]
     return problems
 
