@@ -93,8 +93,11 @@ resource "google_cloudfunctions2_function" "function" {
     }
   }
 
+  # A function reads its secrets' `latest` version when an instance starts: the Redis URL Terraform
+  # writes must exist before the first deploy.
   depends_on = [
     google_project_service.apis,
     google_secret_manager_secret_iam_member.access,
+    google_secret_manager_secret_version.redis_url,
   ]
 }
