@@ -17,7 +17,6 @@ from deploy.manifest import ROOT
 
 # Every skip, by check and resource. A new one is a decision: add it here with its reason inline.
 EXPECTED_SKIPS = {
-    ("CKV_GCP_57", "google_sql_database_instance.main"),  # slow statements via Query Insights, not the log
     ("CKV_GCP_79", "google_sql_database_instance.main"),  # PostgreSQL 15, the tested major version
     ("CKV2_GCP_13", "google_sql_database_instance.main"),  # log_duration: a line per statement
     ("CKV_GCP_108", "google_sql_database_instance.main"),  # log_hostname: no reverse DNS behind the connector
