@@ -254,3 +254,4 @@ class Stack:
             config.host("pubsub"), config.project, config.router_url, config.functions
         )
         config.postgres.migrate(config.service_env())
+        config.postgres.provision_logins(config.functions, config.project)

@@ -19,6 +19,11 @@ from urllib.parse import urlsplit
 T = TypeVar("T")
 Parser = Callable[[str, str], T]
 
+# Connections an instance keeps open (shared/clients/postgres.py doubles it under a burst).
+DEFAULT_DB_POOL_SIZE = 5
+# Hosts where a plain-text connection never leaves the machine.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed."""
@@ -35,6 +40,16 @@ def _url(*schemes: str) -> Parser[str]:
         return raw
 
     return parse
+
+
+def _redis_url(name: str, raw: str) -> str:
+    """`rediss://` (TLS) anywhere; `redis://` only to this machine, so a production function can
+    never send its Redis password and data in the clear (Upstash serves TLS)."""
+    raw = _url("redis", "rediss")(name, raw)
+    parts = urlsplit(raw)
+    if parts.scheme == "redis" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError(f"{name} must use rediss:// (TLS) unless the host is loopback")
+    return raw
 
 
 def _int(minimum: int, maximum: int) -> Parser[int]:
@@ -192,10 +207,10 @@ class Settings:
     # -- stores ---------------------------------------------------------------------------------
     redis_url = Setting(
         "REDIS_URL",
-        _url("redis", "rediss"),
+        _redis_url,
         secret=True,
         used_by="redis users",
-        meaning="`redis://` or `rediss://` (Upstash) URL",
+        meaning="`rediss://` (TLS, Upstash) URL; plain `redis://` only to a loopback host",
     )
     database_url = Setting(
         "DATABASE_URL",
@@ -220,7 +235,7 @@ class Settings:
     db_name = Setting("DB_NAME", _text, default="vchat", used_by="postgres users", meaning="database name")
     db_pool_size = integer(
         "DB_POOL_SIZE",
-        5,
+        DEFAULT_DB_POOL_SIZE,
         1,
         100,
         used_by="postgres users",

@@ -44,6 +44,35 @@ def test_malformed_values_are_named_without_echoing_urls(variable: str, attribut
         assert value not in str(error.value)  # URLs may carry passwords
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://default:secret@eu1-x.upstash.io:6379",
+        "redis://10.0.0.5:6379/0",
+        "redis://redis.internal/0",
+        "redis://127.0.0.1.example.com/0",
+    ],
+)
+def test_plain_text_redis_is_refused_off_this_machine(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"REDIS_URL must use rediss:// \(TLS\)") as error:
+        _ = Settings(environ={"REDIS_URL": url}).redis_url
+    assert "secret" not in str(error.value) and url not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6390/0",
+        "redis://localhost:6379",
+        "redis://[::1]:6379/0",
+        "rediss://default:pw@eu1-x.upstash.io:6379",
+        "rediss://127.0.0.1:6380",
+    ],
+)
+def test_tls_anywhere_and_plain_text_on_loopback_are_accepted(url: str) -> None:
+    assert Settings(environ={"REDIS_URL": url}).redis_url == url
+
+
 def test_good_values_are_parsed_and_cached() -> None:
     environ = {"REDIS_URL": "rediss://default:pw@eu1-x.upstash.io:6379", "DB_POOL_SIZE": "7"}
     settings = Settings(environ=environ)

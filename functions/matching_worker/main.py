@@ -32,13 +32,17 @@ def handle(payload: Any) -> dict[str, Any]:
         reclaimed = pairing.reclaim_stale_claims(now, SWEEP_RECLAIM_LIMIT)
         healed = queue.heal_orphaned_claims()
         expired = queue.expire_tickets(now, SWEEP_EXPIRE_LIMIT)
-        return {
+        summary = {
             "kind": kind,
             "reclaimed": reclaimed.to_json(),
             "healed": healed,
             "expired": expired,
             **pairing.match_waiting().to_json(),
         }
+        # The one line a successful scheduled run writes: the absence alert counts these
+        # (terraform/modules/vchat/alerts.tf); a failed sweep raises before it.
+        log.log_event(logger, "matching sweep finished", **summary)
+        return summary
     log.log_event(logger, "unknown matching message acknowledged", logging.WARNING, kind=repr(kind)[:100])
     return {"kind": None}
 
