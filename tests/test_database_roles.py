@@ -14,14 +14,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy
-from shared.invitations.auto_close import complete_finished_invitations
 from sqlalchemy.engine import Engine
 
 from deploy import database_roles
 from deploy.manifest import ROOT, load_manifest
 from devstack.stack import Stack
 from shared.analytics import CallSessionRow, record_call_session
-from shared.invitations import repository
+from shared.invitations import invitations, participants, support_tickets
+from shared.invitations.completion import complete_finished_invitations
+from shared.invitations.model import Actor
 from tests.test_invitations_domain import new_invitation, snowflake
 
 pytestmark = pytest.mark.stack
@@ -170,30 +171,30 @@ def test_public_has_nothing_but_what_postgres_needs(owner: Engine) -> None:
 # -- each function can do its own work, through the domain code -------------------------------------
 def test_invitations_api_runs_everything_the_api_does(as_function: dict[str, Engine]) -> None:
     engine = as_function["invitations_api"]
-    host = repository.Actor("7001", is_staff=False, name="host")
-    guest = repository.Actor("7002", is_staff=False, name="guest")
-    staff = repository.Actor("7003", is_staff=True, name="staff")
+    host = Actor("7001", is_staff=False, name="host")
+    guest = Actor("7002", is_staff=False, name="guest")
+    staff = Actor("7003", is_staff=True, name="staff")
     invitation = new_invitation(host_id=host.user_id, max_participants=1)
-    repository.create_invitation(engine, invitation)
-    joined = repository.set_participation(engine, invitation.id, guest, "guest", "joined")
+    invitations.create_invitation(engine, invitation)
+    joined = participants.set_participation(engine, invitation.id, guest, "guest", "joined")
     assert (joined.joined_count, joined.invitation_status) == (1, "full")
-    assert repository.get_invitation(engine, invitation.id, host)["joinedCount"] == 1
-    assert repository.list_invitations(engine, "full", invitation.tag, None, 50).items
-    assert repository.participations(engine, guest.user_id, None, 5).items
-    assert repository.leave(engine, invitation.id, guest).invitation_status == "recruiting"
-    repository.update_invitation(engine, invitation.id, {"event_name": "renamed"}, staff, assign_staff=True)
-    repository.cancel_invitation(engine, invitation.id, host)
+    assert invitations.get_invitation(engine, invitation.id, host)["joinedCount"] == 1
+    assert invitations.list_invitations(engine, "full", invitation.tag, None, 50).items
+    assert participants.participations(engine, guest.user_id, None, 5).items
+    assert participants.leave(engine, invitation.id, guest).invitation_status == "recruiting"
+    invitations.update_invitation(engine, invitation.id, {"event_name": "renamed"}, staff, assign_staff=True)
+    invitations.cancel_invitation(engine, invitation.id, host)
     ticket_id = snowflake()
-    repository.create_ticket(engine, ticket_id, guest, "guest", "question")
-    assert repository.list_tickets(engine, user_id=guest.user_id, status=None, before=None, limit=5).items
-    assert repository.close_ticket(engine, ticket_id)["status"] == "closed"
+    support_tickets.create_ticket(engine, ticket_id, guest, "guest", "question")
+    assert support_tickets.list_tickets(engine, user_id=guest.user_id, status=None, before=None, limit=5).items
+    assert support_tickets.close_ticket(engine, ticket_id)["status"] == "closed"
 
 
 def test_auto_close_completes_finished_invitations(as_function: dict[str, Engine], owner: Engine) -> None:
     # Far in the past, so the sweep (cut off just after) sees this invitation and no other test's.
     start = datetime(2001, 1, 1, 12)
     invitation = new_invitation(start_time=start, end_time=start + timedelta(hours=1))
-    repository.create_invitation(owner, invitation)
+    invitations.create_invitation(owner, invitation)
     done = complete_finished_invitations(as_function["auto_close"], now=datetime(2001, 1, 2, tzinfo=UTC))
     assert done == 1
     assert rows(owner, "SELECT status FROM invitations WHERE id = :id", id=invitation.id) == [("completed",)]
