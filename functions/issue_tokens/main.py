@@ -15,7 +15,7 @@ from shared import ids
 from shared.config import settings
 from shared.http import Api, ApiRequest, Budget, Reply
 from shared.tokens import issue, ws
-from shared.validate import reject_unknown
+from shared.validate import get_str, reject_unknown
 
 api = Api("issue_tokens", stores=("firestore", "redis"))
 JWKS_MAX_AGE_S = 300  # verifiers refetch within 5 minutes, the lifetime of a WebSocket token
@@ -23,9 +23,8 @@ JWKS_MAX_AGE_S = 300  # verifiers refetch within 5 minutes, the lifetime of a We
 
 def _room_id(body: dict[str, object], *, required: bool) -> str | None:
     reject_unknown(body, ("roomId",))
-    if not required and "roomId" not in body:
-        return None
-    return ids.room_id(body.get("roomId"))
+    raw = get_str(body, "roomId", required=required, max_len=128)
+    return None if raw is None else ids.room_id(raw)
 
 
 @api.route(

@@ -79,7 +79,7 @@ def create_room(request: ApiRequest) -> Reply:
 def join_room(request: ApiRequest) -> Reply:
     body = request.json()
     reject_unknown(body, ("roomCode",))
-    code = codes.parse_code(body.get("roomCode"))
+    code = codes.parse_code(get_str(body, "roomCode", max_len=32))
     return Reply(200, {"roomId": select.join_by_code(request.uid, code, _now())})
 
 
