@@ -116,7 +116,9 @@ def get_object(body: Mapping[str, Any], name: str, *, required: bool = False) ->
     return value
 
 
-def get_time(body: Mapping[str, Any], name: str, *, required: bool = True, nullable: bool = False) -> datetime | None:
+def get_time(
+    body: Mapping[str, Any], name: str, *, required: bool = True, nullable: bool = False
+) -> datetime | None:
     """An RFC 3339 date-time with a zone, between EARLIEST and LATEST, as an aware UTC datetime."""
     raw = get_str(body, name, required=required, nullable=nullable, max_len=40)
     if raw is None:
@@ -137,7 +139,13 @@ def get_time(body: Mapping[str, Any], name: str, *, required: bool = True, nulla
 
 
 def get_https_url(
-    body: Mapping[str, Any], name: str, *, required: bool = True, nullable: bool = False, max_len: int = 500, host: str | None = None
+    body: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = True,
+    nullable: bool = False,
+    max_len: int = 500,
+    host: str | None = None,
 ) -> str | None:
     """An https:// URL with a host (the given one, if any), no spaces."""
     value = get_str(body, name, required=required, nullable=nullable, max_len=max_len)

@@ -186,7 +186,9 @@ def test_invitations_api_runs_everything_the_api_does(as_function: dict[str, Eng
     invitations.cancel_invitation(engine, invitation.id, host)
     ticket_id = snowflake()
     support_tickets.create_ticket(engine, ticket_id, guest, "guest", "question")
-    assert support_tickets.list_tickets(engine, user_id=guest.user_id, status=None, before=None, limit=5).items
+    assert support_tickets.list_tickets(
+        engine, user_id=guest.user_id, status=None, before=None, limit=5
+    ).items
     assert support_tickets.close_ticket(engine, ticket_id)["status"] == "closed"
 
 

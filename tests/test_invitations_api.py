@@ -119,7 +119,9 @@ def test_encryption_round_trip_ciphertext_in_the_table_plaintext_through_the_api
     assert seen["instanceLink"] == created["instanceLink"]
     assert seen["vrchatProfile"] == created["vrchatProfile"]
     _, seen, _ = call("GET", f"/invitations/{created['id']}", uid=new_uid(), staff=True)
-    assert seen["vrchatProfile"] == created["vrchatProfile"] and seen["instanceLink"] == created["instanceLink"]
+    assert (
+        seen["vrchatProfile"] == created["vrchatProfile"] and seen["instanceLink"] == created["instanceLink"]
+    )
 
 
 def test_patch_by_host_updates_fields_and_reencrypts(call: Call) -> None:
