@@ -65,10 +65,13 @@ class ApiRequest:
         return decode_object(self._body)
 
     def query(self, name: str) -> str | None:
-        """A query parameter: absent and empty are the same; anything but one line of text is a 400."""
+        """A query parameter, or None when it is left out. Given, it must be one line of text that is
+        not empty (leave it out instead): anything else is a 400."""
         value = self.raw.args.get(name)
-        if value in (None, ""):
+        if value is None:
             return None
+        if value == "":
+            raise invalid(name, "must not be empty (leave it out instead)")
         reason = unstorable(value) or not_one_line(value)
         if reason:
             raise invalid(name, reason)
@@ -106,6 +109,7 @@ class _Route:
     auth: bool
     budget: Budget | None = None
     exclusive: str | None = None
+    query: frozenset[str] = frozenset()
 
 
 class Api:
@@ -127,10 +131,12 @@ class Api:
         auth: bool = True,
         budget: Budget | None = None,
         exclusive: str | None = None,
+        query: Iterable[str] = (),
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `budget`: the caller's token bucket this route draws from (429 with
         Retry-After when empty, checked before the body is read). `exclusive`: one request of the
-        caller at a time for this scope (shared/user_lock.py)."""
+        caller at a time for this scope (shared/user_lock.py). `query`: the query parameters it
+        reads; any other, or one given twice, is a 400."""
         if (budget or exclusive) and not auth:
             raise ValueError("budgets and locks are per user: the route must authenticate")
 
@@ -138,7 +144,7 @@ class Api:
             endpoint = f"{method} {path}"
             methods = [method, "HEAD"] if method == "GET" else [method]
             self._map.add(Rule(path, endpoint=endpoint, methods=methods))
-            self._routes[endpoint] = _Route(handler, auth, budget, exclusive)
+            self._routes[endpoint] = _Route(handler, auth, budget, exclusive, frozenset(query))
             return handler
 
         return register
@@ -209,6 +215,7 @@ class Api:
             if reason:
                 raise invalid(name, reason)
         route = self._routes[endpoint]
+        _check_query(request, route.query)
         caller = verify_id_token(bearer_token(request.headers.get("Authorization"))) if route.auth else None
         seen.uid = caller.uid if caller else None
         api_request = ApiRequest(request, dict(params), caller)
@@ -248,6 +255,14 @@ class Api:
             response.headers[name] = value
         _add_cors(response, request)
         return response
+
+
+def _check_query(request: Request, allowed: frozenset[str]) -> None:
+    for name in request.args:
+        if name not in allowed:
+            raise invalid(name or "query", f"query parameter {name!r} is not known here")
+        if len(request.args.getlist(name)) > 1:
+            raise invalid(name, "must be given once")
 
 
 def _register_error_handler(handler: Callable[[HTTPException], Response]) -> None:

@@ -534,7 +534,20 @@ def cases() -> list[Case]:
     )
     every_slot = {
         slot: f"anim-{slot}"
-        for slot in ("idle", "walk", "run", "jump", "sit", "wave", "clap", "dance", "nod", "bow", "laugh", "think")
+        for slot in (
+            "idle",
+            "walk",
+            "run",
+            "jump",
+            "sit",
+            "wave",
+            "clap",
+            "dance",
+            "nod",
+            "bow",
+            "laugh",
+            "think",
+        )
     }
     setting_edits: tuple[tuple[str, dict[str, Any], bool], ...] = (
         ("move-and-scale", {"customSettings": {"position": [1, 2, 3], "scale": 2.5}}, True),
