@@ -22,7 +22,7 @@ from shared import log
 from shared.auth import Caller, bearer_token, verify_id_token
 from shared.config import ConfigError, settings
 from shared.errors import ApiError, invalid
-from shared.request_body import decode_object, read_limited
+from shared.request_body import MAX_BODY_BYTES, decode_object, read_limited
 from shared.text import not_one_line, unstorable
 
 logger = log.get_logger("shared.http")
@@ -245,16 +245,33 @@ class Api:
         return self._encode(Reply(status, body), request)
 
     def _encode(self, reply: Reply, request: Request) -> Response:
-        if reply.body is None:
+        payload = (
+            b""
+            if reply.body is None
+            else json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        )
+        if _body_may_be_unbounded(request):
+            # functions-framework reads whatever body is left after the answer; a body that claims
+            # megabytes (or never says, chunked) would hold this thread for as long as the client
+            # likes. A streamed answer is exempt from that read, and `close` ends the connection.
+            response = Response(iter([payload]), status=reply.status, mimetype=JSON_TYPE)
+            response.headers["Connection"] = "close"
+        elif reply.body is None:
             response = Response(status=reply.status)
         else:
-            payload = json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False, default=str)
             response = Response(payload, status=reply.status, mimetype=JSON_TYPE)
         response.headers.setdefault("Cache-Control", "no-store")
         for name, value in reply.headers.items():
             response.headers[name] = value
         _add_cors(response, request)
         return response
+
+
+def _body_may_be_unbounded(request: Request) -> bool:
+    length = request.content_length
+    if length is not None:
+        return length > MAX_BODY_BYTES
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
 def _check_query(request: Request, allowed: frozenset[str]) -> None:
