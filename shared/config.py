@@ -196,6 +196,14 @@ class Settings:
         used_by="event functions",
         meaning="events older than this are dropped with a log line instead of retried",
     )
+    threads = integer(
+        "THREADS",
+        8,
+        1,
+        1000,
+        used_by="HTTP functions",
+        meaning="gunicorn threads per instance (functions-framework reads it too): the manifest's concurrency",
+    )
     cors_allowed_origins = Setting(
         "CORS_ALLOWED_ORIGINS",
         _origins,
@@ -464,6 +472,15 @@ class Settings:
         100_000,
         used_by="invitations_api",
         meaning="POST /tickets and staff's POST /tickets/{id}/close",
+    )
+
+    rate_limit_reads_per_min = integer(
+        "RATE_LIMIT_READS_PER_MIN",
+        300,
+        1,
+        100_000,
+        used_by="invitations_api",
+        meaning="every read route together (lists and details): generous, so only a flood feels it",
     )
 
     # -- invitations ----------------------------------------------------------------------------

@@ -211,6 +211,8 @@ def test_deployed_function_env_is_fail_safe() -> None:
     locals_text = (MODULE / "locals.tf").read_text()
     added = set(re.findall(r"^\s+([A-Z][A-Z0-9_]+)\s+=", locals_text.split("function_env = {", 1)[1], re.M))
     assert {"GOOGLE_CLOUD_PROJECT", "CLOUD_SQL_INSTANCE", "DB_IAM_USER"} <= added
+    # gunicorn's threads are the manifest's concurrency when deployed, as the local stack runs them
+    assert re.search(r"THREADS\s+=\s+tostring\(f\.concurrency\)", locals_text)
     for name, spec in load_manifest().items():
         env = {**spec.env, **dict.fromkeys(added, "set-by-terraform")}
         assert deployed_env_problems(env) == [], name

@@ -88,6 +88,9 @@ locals {
       {
         GOOGLE_CLOUD_PROJECT = var.project_id
         CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
+        # functions-framework's gunicorn runs cpu_count x 4 threads unless told: as many threads
+        # as the requests Cloud Run sends an instance at once, as the local stack runs them.
+        THREADS = tostring(f.concurrency)
       },
       contains(keys(f.env), "LIVEKIT_URL") ? { LIVEKIT_URL = var.livekit_url } : {},
       contains(local.postgres_functions, name) ? {
