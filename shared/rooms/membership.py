@@ -139,7 +139,8 @@ def leave_together(uids: Sequence[str], room_id: str, now: datetime, *, missing_
         was_participant = open_room and any(uid in members for uid in uids)
         remaining = [member for member in members if member not in uids]
         closing = was_participant and lifecycle.should_close({**room, "participants": remaining})
-        others = read(transaction, *(documents.user(member) for member in remaining)) if closing else []
+        # (nothing to read when the last one leaves: an empty batch read is an error)
+        others = read(transaction, *(documents.user(m) for m in remaining)) if closing and remaining else []
         released = [changes.release(uid, users[uid], room_id, now) for uid in uids]
         if closing:
             still_in = {snap.id: (snap.to_dict() if snap.exists else None) for snap in others}
