@@ -79,7 +79,10 @@ def open_reports_about(uid: str, since: datetime | None = None, client: Client |
         .where(filter=field("reportedUserId", "==", uid))
         .where(filter=field("status", "==", vocab.REPORT_OPEN))
     )
-    return query.where(filter=field("createdAt", ">=", since)) if since is not None else query
+    if since is not None:
+        query = query.where(filter=field("createdAt", ">=", since))
+    # Ordered by createdAt in both forms, so one composite index serves them.
+    return query.order_by("createdAt")
 
 
 def reports_by_status(status: str, client: Client | None = None) -> Query:
