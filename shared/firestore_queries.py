@@ -121,6 +121,15 @@ def sessions_of(uid: str, client: Client | None = None) -> Query:
     return client.collection(vocab.CALL_SESSIONS).where(filter=field("participants", "array_contains", uid))
 
 
+def stale_deletions(cutoff: datetime, client: Client | None = None) -> Query:
+    """Account deletions requested before `cutoff` and still not finished (the job deletes its
+    progress document when done): their messages were dead-lettered or lost."""
+    from shared.clients.firestore import get_firestore
+
+    client = client or get_firestore()
+    return client.collection(vocab.ACCOUNT_DELETIONS).where(filter=field("requestedAt", "<", cutoff))
+
+
 # -- emulator only: what Firestore's TTL policies delete in production -----------------------------
 # The TTL fields are exempt from indexing in production (firestore.indexes.json): these queries run
 # only against the emulator, which has no TTL (shared/jobs/retention.py).

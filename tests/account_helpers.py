@@ -37,7 +37,12 @@ def doc(path: str) -> dict[str, Any] | None:
 
 def new_user(prefix: str = "acct", *, adult: bool = True, **fields: Any) -> str:
     uid = f"{prefix}-{uuid.uuid4().hex[:12]}"
-    data: dict[str, Any] = {"displayName": uid, "status": "online", "lastActiveAt": datetime.now(UTC), **fields}
+    data: dict[str, Any] = {
+        "displayName": uid,
+        "status": "online",
+        "lastActiveAt": datetime.now(UTC),
+        **fields,
+    }
     if adult:
         data["adultConfirmedAt"] = datetime.now(UTC)
     fs().collection("users").document(uid).set(data)

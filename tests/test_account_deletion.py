@@ -304,3 +304,26 @@ def test_a_job_for_a_deletion_nobody_asked_for_does_nothing(stack: Stack) -> Non
 
     wait_for(delivered, timeout_s=30)
     assert doc(f"users/{uid}") is not None
+
+
+def test_the_sweep_resumes_a_deletion_whose_message_was_lost(stack: Stack, owner: Engine) -> None:
+    uid = new_user(prefix="del")
+    auth_user(stack, uid)
+    # What DELETE /me records, without its message (Pub/Sub gave up on it, or it was lost).
+    fs().document(f"accountDeletions/{uid}").set(
+        {
+            "status": "pending",
+            "requestedAt": datetime.now(UTC) - timedelta(hours=1),
+            "postgresIds": [uid],
+            "pseudonym": "deleted-00000000beef",
+            "done": ["profile"],  # resumed from its recorded progress
+        }
+    )
+    status, _, _ = http("POST", f"{stack.router_url}/scheduler/jobs/account-deletion-sweep:run")
+    assert status == 200
+    wait_for(lambda: finished(uid) and auth_lookup(stack, uid) is None, timeout_s=60, interval_s=0.3)
+    log_lines = (stack.state_dir / "logs" / "fn-account_deletion.log").read_text()
+    assert '"message": "account deletion sweep finished"' in log_lines
+    # "profile" was recorded as done, so the profile itself was left: progress is trusted.
+    assert doc(f"users/{uid}") is not None
+    fs().document(f"users/{uid}").delete()

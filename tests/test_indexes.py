@@ -156,6 +156,12 @@ QUERY_CASES = [
         ("users/p-{x}/blocks/c-{x}", {"userId": "b-{x}", "createdAt": NOW}),
     ),
     QueryCase(
+        "stale_deletions",
+        lambda c, x: queries.stale_deletions(NOW - HOUR, c),
+        ("accountDeletions/d-{x}", {"status": "pending", "requestedAt": NOW - 2 * HOUR}),
+        ("accountDeletions/e-{x}", {"status": "pending", "requestedAt": NOW}),
+    ),
+    QueryCase(
         "call_history",
         lambda c, x: client_queries.call_history(c, f"u-{x}"),
         ("callSessions/c-{x}", {"participants": ["u-{x}", "v-{x}"], "startedAt": NOW}),

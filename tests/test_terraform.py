@@ -366,4 +366,4 @@ def test_ttl_policies_are_the_servers_ttl_fields() -> None:
     assert declared == vocab.TTL_FIELDS
     assert all(o["indexes"] == [] for o in overrides if o.get("ttl"))
     locals_text = (MODULE / "locals.tf").read_text()
-    assert "ttl_fields" in locals_text and 'try(o.ttl, false)' in locals_text
+    assert "ttl_fields" in locals_text and "try(o.ttl, false)" in locals_text

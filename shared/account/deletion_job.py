@@ -27,6 +27,7 @@ Order (each step needs the ones before it to have happened):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,6 +81,31 @@ def run_deletion(uid: str, now: datetime) -> dict[str, Any]:
     ref.delete()
     log.log_event(logger, "account deleted", uid=uid, steps=results)
     return {"uid": uid, "steps": results}
+
+
+def resume_stale(
+    now: datetime, older_than: timedelta = timedelta(minutes=10), limit: int = 20
+) -> dict[str, Any]:
+    """The schedule's sweep: run deletions requested more than `older_than` ago that have not
+    finished (Pub/Sub gave up on their message after its attempts, or it was lost). One failing
+    deletion does not stop the others; the next sweep retries it."""
+    from shared.firestore_queries import stale_deletions
+
+    finished, failed = [], []
+    for snapshot in stale_deletions(now - older_than).limit(limit).stream():
+        try:
+            run_deletion(snapshot.id, now)
+            finished.append(snapshot.id)
+        except Exception as exc:
+            log.log_event(
+                logger,
+                "stale account deletion failed again",
+                logging.WARNING,
+                uid=snapshot.id,
+                error=repr(exc),
+            )
+            failed.append(snapshot.id)
+    return {"resumed": len(finished), "failed": len(failed)}
 
 
 # -- 1. profile --------------------------------------------------------------------------------------

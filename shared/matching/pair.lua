@@ -63,7 +63,7 @@ end
 
 -- The oldest entry of class j that is not `a` and not blocked with `a`: its two loaded heads first,
 -- then (only when both were blocked) WINDOW entries deep.
-local function partner_in(j, a)
+local function unblocked_in(j, a)
   local full = #heads[j] == 2
   for _, e in ipairs(heads[j]) do
     if e[1] ~= a and not blocked(a, e[1]) then return e end
@@ -88,6 +88,28 @@ local function ticket_id(i, uid)
   return nil
 end
 
+-- The partner of `a` (of class ai): the oldest compatible entry not blocked with `a`. Usually the
+-- oldest compatible head is not blocked, which costs one check (two SISMEMBERs); only when it is,
+-- every compatible class is searched (unblocked_in), so the choice is still the oldest unblocked.
+local function partner_of(ai, a)
+  local best, bj = nil, nil
+  for _, j in ipairs(COMPATIBLE[ai]) do
+    for _, e in ipairs(heads[j]) do
+      if e[1] ~= a then
+        if best == nil or e[2] < best[2] then best, bj = e, j end
+        break
+      end
+    end
+  end
+  if best == nil or not blocked(a, best[1]) then return best, bj end
+  best, bj = nil, nil
+  for _, j in ipairs(COMPATIBLE[ai]) do
+    local e = unblocked_in(j, a)
+    if e and (best == nil or e[2] < best[2]) then best, bj = e, j end
+  end
+  return best, bj
+end
+
 local function has_partner(i)
   for _, j in ipairs(COMPATIBLE[i]) do
     if (j ~= i and heads[j][1]) or (j == i and heads[i][2]) then return true end
@@ -105,11 +127,7 @@ while k <= #ARGV do
   end
   if not ai then break end
   local a = heads[ai][1]
-  local bi, b = nil, nil
-  for _, j in ipairs(COMPATIBLE[ai]) do
-    local e = partner_in(j, a[1])
-    if e and (b == nil or e[2] < b[2]) then bi, b = j, e end
-  end
+  local b, bi = partner_of(ai, a[1])
   if not b then
     -- Blocked with everyone within reach: a waits (in place) for a later call.
     if skips >= MAX_SKIPS then break end
