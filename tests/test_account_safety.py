@@ -265,3 +265,11 @@ def test_without_adult_confirmation_the_queue_and_select_rooms_answer_403(call: 
     assert call("POST", "/matching_api/queue", f"noprofile-{uuid.uuid4().hex}", {})[0] == 403
     fs().document(f"users/{minor}").update({"adultConfirmedAt": datetime.now(UTC)})
     assert call("POST", "/matching_api/rooms/join", minor, {"roomCode": room["roomCode"]})[0] == 200
+
+
+def test_a_caller_without_a_profile_cannot_report(call: Call) -> None:
+    a, b = new_user(), new_user()
+    room_id = shared_room(call, a, b)
+    fs().document(f"users/{a}").delete()  # an account being deleted, with a token still valid
+    status, refused = report(call, a, room_id, b)
+    assert status == 403 and refused["error"]["code"] == "profile_required"

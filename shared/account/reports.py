@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import documents, log, vocab
+from shared.account.blocks import profile_required
 from shared.config import settings
 from shared.errors import ApiError, conflict, forbidden, invalid, not_found
 from shared.transactions import read, run
@@ -79,7 +80,11 @@ def file_report(
     rid = report_id(room_id, reporter, reported)
 
     def body(transaction: Transaction) -> None:
-        session, existing = read(transaction, documents.call_session(room_id), documents.report(rid))
+        session, existing, me = read(
+            transaction, documents.call_session(room_id), documents.report(rid), documents.user(reporter)
+        )
+        if not me.exists:  # e.g. an account being deleted: nothing may be written for it again
+            raise profile_required()
         took_part = ((session.to_dict() or {}).get("participants") or []) if session.exists else []
         if reporter not in took_part or reported not in took_part:
             raise not_shared()
