@@ -26,7 +26,12 @@ def max_connections(environment: str) -> int:
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_instance_at_its_pool_limit_fits_max_connections(environment: str) -> None:
     plan = budget(load_manifest(), max_connections(environment))
-    assert {line.function for line in plan.lines} == {"invitations_api", "on_room_written", "auto_close"}
+    assert {line.function for line in plan.lines} == {
+        "invitations_api",
+        "on_room_written",
+        "auto_close",
+        "account_deletion",
+    }
     table = ", ".join(f"{x.function} {x.per_instance}x{x.max_instances}={x.connections}" for x in plan.lines)
     assert plan.fits, (
         f"{environment}: {table} = {plan.demand} > {plan.max_connections} - {RESERVED} reserved "

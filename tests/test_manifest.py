@@ -49,6 +49,8 @@ def test_the_issue_functions_are_all_there() -> None:
         "matching_worker": "pubsub",
         "sync_vrm_models": "pubsub",
         "auto_close": "pubsub",
+        "account_api": "http",
+        "account_deletion": "pubsub",
     }
     assert {name: spec.trigger_type for name, spec in MANIFEST.items()} == expected
     assert MANIFEST["on_user_written"].document == "users/{userId}"
@@ -57,6 +59,8 @@ def test_the_issue_functions_are_all_there() -> None:
     assert {s.cron for s in MANIFEST["sync_vrm_models"].schedules} == {"0 */6 * * *"}
     assert {s.cron for s in MANIFEST["auto_close"].schedules} == {"* * * * *"}
     assert MANIFEST["matching_worker"].schedules, "the worker also sweeps on a schedule"
+    assert MANIFEST["account_deletion"].topic == "account-deletions"
+    assert "auth" in MANIFEST["account_api"].stores and "auth" in MANIFEST["account_deletion"].stores
 
 
 @pytest.mark.parametrize("spec", MANIFEST.values(), ids=list(MANIFEST))

@@ -110,7 +110,8 @@ locals {
     firestore = ["roles/datastore.user"]
     pubsub    = ["roles/pubsub.publisher"]
     postgres  = ["roles/cloudsql.client", "roles/cloudsql.instanceUser"]
-    redis     = [] # Upstash over TLS with a password from Secret Manager: no Google role
+    redis     = []                           # Upstash over TLS with a password from Secret Manager: no Google role
+    auth      = ["roles/firebaseauth.admin"] # disable a banned account, delete a deleted one
   }
   function_roles = merge([
     for name, f in local.functions : {
@@ -125,6 +126,12 @@ locals {
     "${index.collectionGroup}:${join(",", [for f in index.fields : "${f.fieldPath}:${try(f.order, f.arrayConfig)}"])}" => index
   }
   field_overrides = { for o in local.indexes_file.fieldOverrides : "${o.collectionGroup}.${o.fieldPath}" => o }
+  # Three kinds of override: large fields exempt from indexing; TTL fields (Firestore deletes a
+  # document once the field's time has passed; exempt too, as Google advises for timestamps that
+  # only grow); fields given their own single-field indexes (collection-group scope).
+  exempt_fields  = { for key, o in local.field_overrides : key => o if length(o.indexes) == 0 && !try(o.ttl, false) }
+  ttl_fields     = { for key, o in local.field_overrides : key => o if try(o.ttl, false) }
+  indexed_fields = { for key, o in local.field_overrides : key => o if length(o.indexes) > 0 }
 
   labels = merge(var.labels, { app = "vchat", environment = var.environment })
 }
