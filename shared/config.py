@@ -479,8 +479,8 @@ class Settings:
         300,
         1,
         100_000,
-        used_by="invitations_api",
-        meaning="every read route together (lists and details): generous, so only a flood feels it",
+        used_by="invitations_api, account_api",
+        meaning="every read route of a function together (lists and details): generous, so only a flood feels it",
     )
 
     rate_limit_blocks_per_min = integer(

@@ -44,6 +44,7 @@ class ApiRequest:
     raw: Request
     params: dict[str, Any]
     caller: Caller | None = None
+    allowed_query: frozenset[str] = frozenset()
     _body: bytes | None = field(default=None, repr=False)
 
     @property
@@ -67,6 +68,8 @@ class ApiRequest:
     def query(self, name: str) -> str | None:
         """A query parameter, or None when it is left out. Given, it must be one line of text that is
         not empty (leave it out instead): anything else is a 400."""
+        # A parameter the route did not declare would be refused before the handler runs.
+        assert name in self.allowed_query, f"declare query parameter {name!r} in the route"
         value = self.raw.args.get(name)
         if value is None:
             return None
@@ -226,7 +229,7 @@ class Api:
         _check_query(request, route.query)
         caller = verify_id_token(bearer_token(request.headers.get("Authorization"))) if route.auth else None
         seen.uid = caller.uid if caller else None
-        api_request = ApiRequest(request, dict(params), caller)
+        api_request = ApiRequest(request, dict(params), caller, route.query)
         if caller is not None and route.budget is not None:
             from shared import ratelimit
 

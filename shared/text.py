@@ -32,6 +32,11 @@ ONE_LINE_NOT_BLANK_PATTERN = (
     "[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
 )
 MULTI_LINE_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+MULTI_LINE_NOT_BLANK_PATTERN = (
+    "^[\\t\\n\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]*"
+    "[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+    "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+)
 
 
 def is_blank(value: str) -> bool:

@@ -131,7 +131,7 @@ def get_time(
     raw = get_str(body, name, required=required, nullable=nullable, max_len=40)
     if raw is None:
         return None
-    if not _TIME.match(raw):
+    if not _TIME.fullmatch(raw):
         raise invalid(
             name, "must be an RFC 3339 date-time in 2000..2099 with a zone, e.g. 2030-01-31T12:00:00Z"
         )
@@ -154,7 +154,7 @@ def get_https_url(
     value = get_str(body, name, required=required, nullable=nullable, max_len=max_len)
     if value is None:
         return None
-    match = _HTTPS_URL.match(value)
+    match = _HTTPS_URL.fullmatch(value)
     if match is None:
         raise invalid(name, "must be an https:// URL with a host, in printable ASCII")
     if (

@@ -232,8 +232,6 @@ def test_suspension_refusals(call: Call) -> None:
         ({"reason": "x"}, "until"),
         ({"until": "tomorrow", "reason": "x"}, "until"),
         ({"until": "2030-01-01T00:00:00", "reason": "x"}, "until"),  # no zone
-        ({"until": later(days=-1), "reason": "x"}, "until"),
-        ({"until": later(days=4000), "reason": "x"}, "until"),
         ({"until": None}, "reason"),
         ({"until": None, "reason": None}, "reason"),
         ({"until": None, "reason": ""}, "reason"),
@@ -243,6 +241,11 @@ def test_suspension_refusals(call: Call) -> None:
     ):
         status, payload = call("PUT", path, staff, body, **STAFF)
         assert status == 400 and payload["error"]["field"] == field, (body, payload)
+    # Well-formed times the document allows, but a suspension cannot take (in the past, or beyond
+    # 3650 days): 422, not 400.
+    for until in (later(days=-1), later(days=4000)):
+        status, payload = call("PUT", path, staff, {"until": until, "reason": "x"}, **STAFF)
+        assert status == 422 and payload["error"]["field"] == "until", (until, payload)
 
 
 def test_a_past_suspension_is_inert() -> None:

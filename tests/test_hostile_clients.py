@@ -244,6 +244,9 @@ def test_null_clears_a_nullable_field(call: Call) -> None:
 
 # -- one user flooding beside a bystander ---------------------------------------------------------------
 def test_sixteen_parallel_queue_requests_of_one_user_do_not_hold_the_function(call: Call) -> None:
+    from tests.matching_helpers import clear_matching_redis
+
+    clear_matching_redis()  # nobody left waiting whom the worker could pair the flooder with
     flooder, bystander = new_user("male"), new_user("female")
 
     def flood(_: int) -> tuple[int, float]:

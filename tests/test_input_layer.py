@@ -84,7 +84,11 @@ def test_the_documents_text_patterns_agree_with_the_server(value: str) -> None:
     assert bool(re.fullmatch(text.ONE_LINE_NOT_BLANK_PATTERN, value)) == (
         one_line_ok and not text.is_blank(value)
     )
-    assert bool(re.fullmatch(text.MULTI_LINE_PATTERN, value)) == (text.not_multi_line(value) is None)
+    multi_line_ok = text.not_multi_line(value) is None
+    assert bool(re.fullmatch(text.MULTI_LINE_PATTERN, value)) == multi_line_ok
+    assert bool(re.fullmatch(text.MULTI_LINE_NOT_BLANK_PATTERN, value)) == (
+        multi_line_ok and not text.is_blank(value)
+    )
     try:
         got = get_str({"name": value}, "name", max_len=10_000, not_blank=True)
     except ApiError as error:

@@ -113,6 +113,7 @@ def test_authenticated_routes_document_401_and_bad_input_routes_document_400(fun
 def test_account_api_documents_every_write_routes_budget_and_the_codes_vocabulary() -> None:
     from shared import ids, vocab
     from shared.account import pages, requests
+    from shared.validate import TIME_PATTERN
 
     spec = load_spec("account_api")
     api = load_api("account_api")
@@ -134,7 +135,7 @@ def test_account_api_documents_every_write_routes_budget_and_the_codes_vocabular
     suspension = spec["paths"]["/users/{userId}/suspension"]["put"]["requestBody"]["content"]
     body = suspension["application/json"]["schema"]
     assert body["properties"]["until"]["type"] == ["string", "null"]  # nullable: a ban
-    assert body["properties"]["until"]["pattern"] == "^" + requests.RFC3339.pattern + "$"
+    assert body["properties"]["until"]["pattern"] == TIME_PATTERN
     assert body["properties"]["reason"]["maxLength"] == requests.REASON_MAX
     resolve = spec["paths"]["/reports/{reportId}/resolve"]["post"]
     assert resolve["parameters"][0]["schema"]["pattern"] == "^" + requests.REPORT_ID.pattern + "$"
@@ -154,3 +155,23 @@ def test_the_routes_that_enforce_safety_document_their_403() -> None:
     for path in ("/livekit-token", "/ws-token"):
         assert "403" in tokens["paths"][path]["post"]["responses"], path
     assert "suspended" in tokens["components"]["responses"]["Forbidden"]["description"]
+
+
+def test_text_patterns_in_every_document_are_the_servers_own() -> None:
+    """A text rule written into a document is one of shared/text.py's patterns, word for word, so the
+    documents and the server cannot drift apart (tests/test_input_layer.py checks the patterns
+    against the server's checks)."""
+    from shared import text
+
+    own = {
+        text.ONE_LINE_PATTERN,
+        text.ONE_LINE_NOT_BLANK_PATTERN,
+        text.MULTI_LINE_PATTERN,
+        text.MULTI_LINE_NOT_BLANK_PATTERN,
+    }
+    found = 0
+    for path in sorted((ROOT / "docs" / "openapi").glob("*.yaml")):
+        for pattern in re.findall(r"pattern: '([^']*\\x00[^']*)'", path.read_text()):
+            assert pattern in own, (path.name, pattern)
+            found += 1
+    assert found >= 4

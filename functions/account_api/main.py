@@ -26,6 +26,7 @@ BLOCKS = Budget("blocks", lambda: settings().rate_limit_blocks_per_min)
 REPORTS = Budget("reports", lambda: settings().rate_limit_reports_per_min)
 STAFF = Budget("staff-actions", lambda: settings().rate_limit_staff_actions_per_min)
 ACCOUNT = Budget("account", lambda: settings().rate_limit_account_per_min)
+READS = Budget("reads", lambda: settings().rate_limit_reads_per_min)
 
 
 def _now() -> datetime:
@@ -40,7 +41,7 @@ def _require_staff(request: ApiRequest) -> str:
 
 
 # -- blocks -----------------------------------------------------------------------------------------
-@api.route("GET", "/blocks")
+@api.route("GET", "/blocks", budget=READS, query=("limit", "cursor"))
 def list_blocks(request: ApiRequest) -> Reply:
     limit = pages.parse_limit(request.query("limit"))
     cursor = pages.decode_cursor(request.query("cursor"))
@@ -68,7 +69,7 @@ def file_report(request: ApiRequest) -> Reply:
     return Reply(201, filed.body)
 
 
-@api.route("GET", "/reports")
+@api.route("GET", "/reports", budget=READS, query=("status", "limit", "cursor"))
 def list_reports(request: ApiRequest) -> Reply:
     _require_staff(request)
     status = requests.report_status(request.query("status"))

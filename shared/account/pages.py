@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import invalid
+from shared.errors import invalid, unprocessable
+from shared.validate import query_int
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, DocumentSnapshot, Query
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 400
+_SHAPE = re.compile(f"[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}")
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,7 @@ class Page:
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise invalid("limit", f"must be an integer from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return query_int(raw, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
 
 
 def encode_cursor(created_at: datetime, doc_id: str) -> str:
@@ -43,11 +42,13 @@ def encode_cursor(created_at: datetime, doc_id: str) -> str:
 
 
 def decode_cursor(raw: str | None) -> tuple[datetime, str] | None:
+    """400 for what cannot be a cursor at all (the document's pattern), 422 for a well-formed one
+    this API never returned."""
     if raw is None:
         return None
+    if not _SHAPE.fullmatch(raw):
+        raise invalid("cursor", f"must be 1 to {MAX_CURSOR_LENGTH} characters of A-Z a-z 0-9 _ -")
     try:
-        if len(raw) > MAX_CURSOR_LENGTH:
-            raise ValueError("too long")
         value = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         moment = datetime.fromisoformat(value["t"])
         doc_id = value["id"]
@@ -55,7 +56,7 @@ def decode_cursor(raw: str | None) -> tuple[datetime, str] | None:
             raise ValueError("malformed")
         return moment, doc_id
     except (ValueError, KeyError, TypeError):
-        raise invalid("cursor", "is not a cursor this API returned") from None
+        raise unprocessable("cursor", "is not a cursor this API returned") from None
 
 
 def newest_first(

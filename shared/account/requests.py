@@ -10,34 +10,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared import ids, vocab
-from shared.errors import invalid
-from shared.text import not_one_line
-from shared.validate import get_str, reject_unknown
+from shared.errors import invalid, unprocessable
+from shared.validate import get_str, get_time, reject_unknown
 
 REASON_MAX = 500  # a suspension's reason
 NOTE_MAX = 1000  # a report's note, a staff note
 MAX_SUSPENSION = timedelta(days=3650)  # longer is a ban (until null)
 REPORT_ID = re.compile(r"[0-9a-f]{64}")
-RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 
 
-def _not_null(body: Mapping[str, Any], *names: str) -> None:
-    for name in names:
-        if name in body and body[name] is None:
-            raise invalid(name, "must not be null")
-
-
-def _text(body: Mapping[str, Any], name: str, max_len: int, *, required: bool) -> str | None:
-    _not_null(body, name)
-    value = get_str(body, name, required=required, max_len=max_len)
-    if value is not None and not value.strip():
-        raise invalid(name, "must not be blank")
-    return value
+def _note(body: Mapping[str, Any]) -> str | None:
+    """A free-text note: optional, never null, several lines allowed, not blank."""
+    return get_str(body, "note", required=False, max_len=NOTE_MAX, one_line=False, not_blank=True)
 
 
 def block_body(body: Mapping[str, Any]) -> str:
     reject_unknown(body, ("userId",))
-    return ids.user_id(body.get("userId"))
+    return ids.user_id(get_str(body, "userId", max_len=128))
 
 
 @dataclass(frozen=True)
@@ -50,41 +39,32 @@ class NewReport:
 
 def report_body(body: Mapping[str, Any]) -> NewReport:
     reject_unknown(body, ("roomId", "userId", "reason", "note"))
-    room_id = ids.room_id(body.get("roomId"))
-    user_id = ids.user_id(body.get("userId"))
-    _not_null(body, "reason")
+    room_id = ids.room_id(get_str(body, "roomId", max_len=128))
+    user_id = ids.user_id(get_str(body, "userId", max_len=128))
     reason = get_str(body, "reason", choices=vocab.REPORT_REASONS)
     assert reason is not None
-    return NewReport(room_id, user_id, reason, _text(body, "note", NOTE_MAX, required=False))
+    return NewReport(room_id, user_id, reason, _note(body))
 
 
 def resolve_body(body: Mapping[str, Any]) -> tuple[str, str | None]:
     reject_unknown(body, ("resolution", "note"))
-    _not_null(body, "resolution")
     resolution = get_str(body, "resolution", choices=vocab.RESOLUTIONS)
     assert resolution is not None
-    return resolution, _text(body, "note", NOTE_MAX, required=False)
+    return resolution, _note(body)
 
 
 def suspension_body(body: Mapping[str, Any], now: datetime) -> tuple[datetime | None, str]:
-    """`until` is required and nullable (null: a ban); `reason` is required."""
+    """`until` is required and nullable (null: a ban); `reason` is required. A well-formed `until`
+    in the past or too far ahead is a 422: the document cannot say "in the future"."""
     reject_unknown(body, ("until", "reason"))
-    if "until" not in body:
-        raise invalid("until", "is required (null for a ban without end)")
-    raw = body["until"]
-    until: datetime | None = None
-    if raw is not None:
-        if not isinstance(raw, str) or not RFC3339.fullmatch(raw):
-            raise invalid("until", "must be an RFC 3339 time with a zone, e.g. 2026-12-31T23:59:59Z")
-        until = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    until = get_time(body, "until", nullable=True)
+    if until is not None:
         if until <= now:
-            raise invalid("until", "must be in the future")
+            raise unprocessable("until", "must be in the future")
         if until - now > MAX_SUSPENSION:
-            raise invalid("until", "must be within 3650 days (null for a ban)")
-    reason = _text(body, "reason", REASON_MAX, required=True)
+            raise unprocessable("until", "must be within 3650 days (null for a ban)")
+    reason = get_str(body, "reason", max_len=REASON_MAX, not_blank=True)
     assert reason is not None
-    if not_one_line(reason):
-        raise invalid("reason", "must be a single line without control characters")
     return until, reason
 
 
