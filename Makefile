@@ -43,7 +43,7 @@ restore-drill: setup
 check: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
-	$(PY) -m mypy shared devstack deploy standins bench
+	$(PY) -m mypy shared devstack deploy standins bench realtime
 	@# Every function has its own main.py: check each folder on its own.
 	@for dir in functions/*/; do $(PY) -m mypy --no-error-summary $$dir || exit 1; done
 

@@ -1,4 +1,4 @@
-"""The function manifest (functions/manifest.yaml) as typed objects, defaults applied."""
+"""The manifest (functions/manifest.yaml) as typed objects, defaults applied: functions and services."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = ROOT / "functions" / "manifest.yaml"
 TRIGGER_TYPES = ("http", "firestore", "pubsub")
 STORES = ("firestore", "redis", "postgres", "pubsub", "auth")
+SERVICE_KINDS = ("cloud_run_service",)
 # Group roles are created by the migrations (migrations/versions/0003_database_roles.py and later).
 DATABASE_ROLE = re.compile(r"vchat_[a-z][a-z0-9_]{1,40}")
 
@@ -164,3 +165,70 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, FunctionSpec]:
 
 def defaults(path: Path = MANIFEST_PATH) -> dict[str, Any]:
     return dict(yaml.safe_load(path.read_text()).get("defaults") or {})
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A long-running Cloud Run service (a container), e.g. the realtime WebSocket service."""
+
+    name: str
+    kind: str
+    source: str
+    module: str
+    health_path: str
+    stores: tuple[str, ...]
+    memory_mb: int
+    cpu: int
+    timeout_s: int
+    concurrency: int
+    min_instances: int
+    max_instances: int
+    session_affinity: bool
+    jwks_from: str | None
+    secrets: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def source_dir(self) -> Path:
+        return ROOT / self.source
+
+
+def _service(name: str, entry: dict[str, Any], functions: dict[str, FunctionSpec]) -> ServiceSpec:
+    kind = _require(entry, "kind", name)
+    if kind not in SERVICE_KINDS:
+        raise ManifestError(f"{name}.kind must be one of {SERVICE_KINDS}")
+    stores = tuple(entry.get("stores") or ())
+    unknown = set(stores) - set(STORES)
+    if unknown:
+        raise ManifestError(f"{name}.stores: unknown {sorted(unknown)}")
+    jwks_from = entry.get("jwks_from")
+    if jwks_from is not None and (jwks_from not in functions or functions[jwks_from].trigger_type != "http"):
+        raise ManifestError(f"{name}.jwks_from must name an HTTP function of the manifest")
+    env = {k: str(v) for k, v in (entry.get("env") or {}).items()}
+    problems = deployed_env_problems(env)
+    if problems:
+        raise ManifestError(f"{name}.env: {'; '.join(problems)}")
+    return ServiceSpec(
+        name=name,
+        kind=kind,
+        source=str(_require(entry, "source", name)),
+        module=str(_require(entry, "module", name)),
+        health_path=str(entry.get("health_path", "/healthz")),
+        stores=stores,
+        memory_mb=int(_require(entry, "memory_mb", name)),
+        cpu=int(entry.get("cpu", 1)),
+        timeout_s=int(_require(entry, "timeout_s", name)),
+        concurrency=int(_require(entry, "concurrency", name)),
+        min_instances=int(entry.get("min_instances", 0)),
+        max_instances=int(_require(entry, "max_instances", name)),
+        session_affinity=bool(entry.get("session_affinity", False)),
+        jwks_from=jwks_from,
+        secrets=dict(entry.get("secrets") or {}),
+        env=env,
+    )
+
+
+def load_services(path: Path = MANIFEST_PATH) -> dict[str, ServiceSpec]:
+    raw = yaml.safe_load(path.read_text())
+    functions = load_manifest(path)
+    return {name: _service(name, entry, functions) for name, entry in (raw.get("services") or {}).items()}

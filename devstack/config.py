@@ -12,7 +12,7 @@ from typing import Any
 
 from deploy import database_roles
 from deploy.manifest import ROOT, FunctionSpec
-from devstack import secrets
+from devstack import secrets, services
 from devstack.ports import Ports
 from devstack.postgres import LocalPostgres
 
@@ -124,6 +124,7 @@ class StackConfig:
                 }
                 for name, spec in self.functions.items()
             },
+            "realtimeUrl": services.urls(self)["realtime"],
             "logs": str(self.state_dir / "logs"),
         }
 

@@ -149,6 +149,7 @@ def banner(stack: Stack, info: dict[str, Any]) -> str:
         f"  PostgreSQL       {info['DATABASE_URL']}",
         f"  Redis            {info['REDIS_URL']}",
         f"  VRoid Hub (stand-in) {info['vroidHubUrl']}",
+        f"  realtime (WebSocket) {info['realtimeUrl']}/rooms/<roomId>?access_token=<ws-token>",
         f"  LiveKit          {info['livekit']['url']} (api key {info['livekit']['apiKey']})",
         f"  endpoints as JSON: {stack.state_dir / 'stack.json'}   logs: {info['logs']}",
         "",

@@ -18,6 +18,7 @@ SERVICE_PORTS = {
     "postgres": 54329,
     "redis": 6390,
     "vroid": 8090,
+    "realtime": 8200,  # the manifest's Cloud Run services (devstack/services.py), by name
     "auth_hub": 4410,
     "auth_logging": 4510,
 }

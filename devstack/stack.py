@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.manifest import ROOT, load_manifest
-from devstack import installs, provision
+from devstack import installs, provision, services
 from devstack.config import DEFAULT_PROJECT, StackConfig
 from devstack.errors import StackError
 from devstack.ports import Ports, free_port
@@ -227,6 +227,7 @@ class Stack:
                     cwd=config.state_dir,
                 )
             )
+        plan += services.processes(config)
         bin_dir = Path(sys.executable).parent
         for name, spec in config.functions.items():
             port = config.ports.functions[name]

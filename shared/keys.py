@@ -22,8 +22,20 @@ def room_presence(room_id: str) -> str:
 
 
 def motion(room_id: str, uid: str) -> str:
-    """Hash with TTL: the latest motion frame of a user in a room (written by the WebSocket server)."""
+    """Hash with TTL (60 s): the latest motion frame of a user in a room, written by the realtime service:
+    `frame` (the message as relayed, JSON) and `timestamp` (ms when written)."""
     return f"motion:{room_id}:{uid}"
+
+
+def room_events(room_id: str) -> str:
+    """Pub/sub channel: JSON `{"type": "joined"|"left"|"closed", "roomId", "uid"?, "at"}` from the room
+    trigger, heard by every realtime instance holding a socket of the room."""
+    return f"room:events:{room_id}"
+
+
+def ws_token_used(jti: str) -> str:
+    """String with TTL until the token's expiry: a WebSocket token's `jti` already used to connect."""
+    return f"ws:jti:{jti}"
 
 
 def livekit_token(room_id: str, uid: str) -> str:

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from croniter import croniter
 
-from deploy.manifest import ROOT, FunctionSpec, ManifestError, load_manifest
+from deploy.manifest import ROOT, FunctionSpec, ManifestError, load_manifest, load_services
 
 MANIFEST = load_manifest()
+SERVICES = load_services()
 FUNCTIONS_DIR = ROOT / "functions"
 PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s;#]+)$")
 
@@ -195,3 +196,54 @@ def test_only_urls_a_function_connects_to_must_be_tls() -> None:
         "PUBSUB_EMULATOR_HOST is a local/development variable",
         "VCHAT_GATEWAY_PORT is a local/development variable",
     ]
+
+
+# -- Cloud Run services (`services:`) ----------------------------------------------------------------
+def test_the_realtime_service_is_described_beside_the_functions() -> None:
+    spec = SERVICES["realtime"]
+    assert spec.kind == "cloud_run_service" and spec.module == "realtime"
+    assert (spec.source_dir / "Dockerfile").is_file() and (spec.source_dir / "__main__.py").is_file()
+    assert spec.min_instances == 0 <= spec.max_instances and spec.max_instances >= 1
+    assert 1 <= spec.concurrency <= 1000  # Cloud Run's per-instance maximum
+    assert spec.timeout_s <= 3600 and spec.session_affinity
+    assert spec.jwks_from == "issue_tokens" and spec.stores == ("redis",)
+    assert spec.secrets == {"REDIS_URL": "redis-url"}
+    assert {"WS_TOKEN_ISSUER", "WS_TOKEN_AUDIENCE"} <= set(spec.env)
+    assert not set(spec.secrets) & set(spec.env)
+    for env_name, secret_id in spec.secrets.items():
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", env_name) and re.fullmatch(
+            r"[a-z][a-z0-9-]{0,254}", secret_id
+        )
+
+
+def test_service_requirements_are_exact_pins_equal_to_the_dev_lock() -> None:
+    pins = dev_pins()
+    for spec in SERVICES.values():
+        lines = [
+            line.strip()
+            for line in (spec.source_dir / "requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        assert lines
+        for line in lines:
+            match = PIN.match(line)
+            assert match, line
+            assert pins.get(normalize(match.group(1))) == match.group(2), line
+
+
+def test_service_manifest_errors_name_the_problem(tmp_path: Path) -> None:
+    base = (FUNCTIONS_DIR / "manifest.yaml").read_text()
+    for broken, message in (
+        ("kind: cloud_run_service", "kind: cloud_run_job"),
+        ("jwks_from: issue_tokens", "jwks_from: on_room_written"),
+    ):
+        path = tmp_path / "manifest.yaml"
+        path.write_text(base.replace(broken, message))
+        with pytest.raises(ManifestError, match=r"realtime\.(kind|jwks_from)"):
+            load_services(path)
+
+
+def test_readme_lists_the_service_beside_the_functions() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| cloud_run_service \|", readme, flags=re.MULTILINE)
+    assert rows == list(SERVICES)

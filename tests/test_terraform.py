@@ -369,3 +369,43 @@ def test_ttl_policies_are_the_servers_ttl_fields() -> None:
     assert all(o["indexes"] == [] for o in overrides if o.get("ttl"))
     locals_text = (MODULE / "locals.tf").read_text()
     assert "ttl_fields" in locals_text and "try(o.ttl, false)" in locals_text
+
+
+def test_the_realtime_service_follows_the_manifest_services_section() -> None:
+    spec = manifest()["services"]["realtime"]
+    resources = module_blocks("resource")
+    service = resources["google_cloud_run_v2_service.realtime"]
+    body = text(service)
+    template = service["template"][0] if isinstance(service["template"], list) else service["template"]
+    # Scaling, concurrency, timeout and affinity come from the manifest, not from literals.
+    assert template["timeout"] == "${local.realtime.timeout_s}s"
+    assert template["max_instance_request_concurrency"] == "${local.realtime.concurrency}"
+    assert template["session_affinity"] == "${local.realtime.session_affinity}"
+    assert "local.realtime.min_instances" in body and "local.realtime.max_instances" in body
+    assert "local.realtime.memory_mb" in body and "var.realtime_image" in body
+    assert spec["min_instances"] == 0, "scale to zero"
+    assert 3600 >= spec["timeout_s"] >= 1800, "a call lasts; Cloud Run caps a request at 60 minutes"
+    assert spec["session_affinity"] is True and spec["kind"] == "cloud_run_service"
+    # Secrets from Secret Manager (never values), the JWKS URL derived from the function that serves it.
+    assert "secret_key_ref" in body and "local.realtime.secrets" in body
+    assert ".well-known/jwks.json" in body and "local.realtime.jwks_from" in body
+    assert spec["jwks_from"] in manifest()["functions"]
+    assert "http_get" in body and "local.realtime.health_path" in body
+    # Its own identity with only its secrets; public invoker since browsers connect directly.
+    assert resources["google_service_account.service"]["for_each"] == "${local.services}"
+    access = resources["google_secret_manager_secret_iam_member.service_access"]
+    assert access["for_each"] == "${local.service_secret_access}"
+    assert not any(
+        "google_service_account.service" in text(body)
+        for name, body in resources.items()
+        if name.startswith("google_project_iam_member")
+    ), "the realtime service needs no project role"
+    public = resources["google_cloud_run_v2_service_iam_member.realtime_public"]
+    assert public["member"] == "allUsers" and public["role"] == "roles/run.invoker"
+    locals_text = (MODULE / "locals.tf").read_text()
+    assert "local.manifest.services" in locals_text, "service secrets are Secret Manager secrets too"
+    realtime_text = (MODULE / "realtime.tf").read_text()
+    for key in spec:
+        if key not in ("source", "module"):  # the image is built from these (docs/deploy.md)
+            assert f"spec.{key}" in realtime_text, key
+    assert "realtime_url" in module_blocks("output")

@@ -16,6 +16,7 @@ from shared import documents, vocab
 from shared.clients.redis import get_redis
 from shared.firestore_events import DocumentChange
 from shared.rooms import lifecycle, reconcile, redis_state
+from shared.rooms.events import publish_room_events
 from shared.tokens import cache as token_cache
 
 
@@ -30,7 +31,8 @@ def handle_room_change(change: DocumentChange) -> dict[str, Any]:
 
     if not closed:
         added, removed = redis_state.sync_room_presence(redis, room_id, lifecycle.participants(current))
-        result["presence"] = {"added": added, "removed": removed}
+        result["presence"] = {"added": len(added), "removed": len(removed)}
+        result["eventsPublished"] = publish_room_events(redis, room_id, joined=added, left=removed)
 
     left = lifecycle.users_who_left(change.before, current)
     if left:
@@ -49,6 +51,7 @@ def handle_room_change(change: DocumentChange) -> dict[str, Any]:
         if session is not None:
             result["analyticsInserted"] = _record(session)
         result["redisKeysDeleted"] = redis_state.clear_room(redis, room_id)
+        result["eventsPublished"] = publish_room_events(redis, room_id, closed=True)
         result["tokensDropped"] = token_cache.drop_livekit_tokens(room_id)
     return result
 

@@ -15,14 +15,17 @@ if TYPE_CHECKING:
 ROOM_PRESENCE_TTL_S = 24 * 3600  # a safety net: a room never outlives a day
 
 
-def sync_room_presence(client: redis.Redis, room_id: str, participants: Iterable[str]) -> tuple[int, int]:
+def sync_room_presence(
+    client: redis.Redis, room_id: str, participants: Iterable[str]
+) -> tuple[list[str], list[str]]:
     """Make the hash's fields equal to the participants; keep `joinedAt` of those already there.
 
-    Returns (added, removed). Idempotent: a second run with the same participants changes nothing.
+    Returns the uids (added, removed), sorted. Idempotent: a second run with the same participants
+    changes nothing and returns two empty lists.
     """
     key = keys.room_presence(room_id)
     wanted = set(participants)
-    present = set(client.hkeys(key))
+    present = {uid.decode() if isinstance(uid, bytes) else uid for uid in client.hkeys(key)}
     now_ms = int(time.time() * 1000)
     added = wanted - present
     removed = present - wanted
@@ -37,7 +40,7 @@ def sync_room_presence(client: redis.Redis, room_id: str, participants: Iterable
     else:
         pipe.delete(key)
     pipe.execute()
-    return len(added), len(removed)
+    return sorted(added), sorted(removed)
 
 
 def clear_room(client: redis.Redis, room_id: str) -> int:

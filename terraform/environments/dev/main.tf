@@ -41,6 +41,7 @@ module "vchat" {
   repo_root             = "${path.root}/../../.."
   build_dir             = "${path.root}/../../../build"
   livekit_url           = var.livekit_url
+  realtime_image        = var.realtime_image
   cors_allowed_origins  = var.cors_allowed_origins
   sql_tier              = "db-custom-1-3840"
   sql_max_connections   = 100
@@ -64,6 +65,11 @@ variable "region" {
 
 variable "livekit_url" {
   description = "wss:// URL of the LiveKit server."
+  type        = string
+}
+
+variable "realtime_image" {
+  description = "Image of the realtime service (gcloud builds submit --config realtime/cloudbuild.yaml)."
   type        = string
 }
 
@@ -126,4 +132,9 @@ output "database_logins" {
 output "dead_letter_topics" {
   description = "Dead-letter topics to attach to the event triggers (python -m deploy dead-letters)."
   value       = module.vchat.dead_letter_topics
+}
+
+output "realtime_url" {
+  description = "wss:// base URL of the realtime service."
+  value       = module.vchat.realtime_url
 }

@@ -69,7 +69,11 @@ locals {
   dead_letter_max_delivery_attempts = 10
   pubsub_service_agent              = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
-  secret_ids = toset(flatten([for f in values(local.functions) : values(f.secrets)]))
+  # Secrets of the functions and of the Cloud Run services (realtime.tf).
+  secret_ids = toset(flatten(concat(
+    [for f in values(local.functions) : values(f.secrets)],
+    [for s in values(try(local.manifest.services, {})) : values(try(s.secrets, {}))],
+  )))
 
   # One (function, secret) pair per secret a function reads: its accessor grant.
   secret_access = merge([

@@ -37,3 +37,8 @@ output "dead_letter_topics" {
     }
   }
 }
+
+output "realtime_url" {
+  description = "wss:// base URL of the realtime service: <url>/rooms/{roomId}?access_token=<ws token>."
+  value       = replace(google_cloud_run_v2_service.realtime.uri, "https://", "wss://")
+}

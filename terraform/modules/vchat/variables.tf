@@ -45,6 +45,11 @@ variable "livekit_url" {
   }
 }
 
+variable "realtime_image" {
+  description = "Container image of the realtime service, built from realtime/Dockerfile (docs/deploy.md)."
+  type        = string
+}
+
 variable "cors_allowed_origins" {
   description = "Origins allowed to call the HTTP functions from a browser."
   type        = list(string)
