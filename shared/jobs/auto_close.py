@@ -7,7 +7,8 @@ batch limit says so in the summary and the next minute's run continues):
 2. matching tickets past `expiresAt` -> removed (Redis + `matchingQueue`), user back to `online`;
 3. users whose `presence:user:{uid}` key expired but whose Firestore status is not `offline`
    -> `offline` (the user trigger then takes them out of queue and room);
-4. PostgreSQL invitations `recruiting`/`full` whose `end_time` passed -> `completed`.
+4. PostgreSQL invitations `recruiting`/`full` whose `end_time` passed -> `completed`, and the Discord
+   worker asked to edit their messages (one `invitation.refresh` each).
 
 Two overlapping runs are safe: every Firestore change is a transaction that re-checks the condition,
 the ticket removal is idempotent, and the invitations UPDATE skips rows another run has locked.
@@ -151,13 +152,16 @@ def expire_matching_tickets(now: datetime, limits: Limits, summary: Summary) -> 
 
 def complete_invitations(now: datetime, limits: Limits, summary: Summary) -> None:
     from shared.clients.postgres import get_engine
-    from shared.invitations.completion import complete_finished_invitations
+    from shared.discord.publish import refresh_invitations
+    from shared.invitations.completion import complete_finished
 
     # Several bounded UPDATEs, at most 10 per run: a large backlog drains over a few minutes.
     for _ in range(10):
-        done = complete_finished_invitations(get_engine(), now=now, batch_size=limits.batch_size * 5)
-        summary.invitations_completed += done
-        if done < limits.batch_size * 5:
+        done = complete_finished(get_engine(), now=now, batch_size=limits.batch_size * 5)
+        summary.invitations_completed += len(done)
+        if done:
+            refresh_invitations(done)  # a failure is this part's error in the summary
+        if len(done) < limits.batch_size * 5:
             return
     summary.backlog.append("invitations")
 
