@@ -18,6 +18,7 @@ SERVICE_PORTS = {
     "postgres": 54329,
     "redis": 6390,
     "vroid": 8090,
+    "discord": 8091,
     "auth_hub": 4410,
     "auth_logging": 4510,
 }
