@@ -47,6 +47,9 @@ def test_the_issue_functions_are_all_there() -> None:
         "matching_worker": "pubsub",
         "sync_vrm_models": "pubsub",
         "auto_close": "pubsub",
+        "discord_interactions": "http",
+        "discord_worker": "pubsub",
+        "discord_auth": "http",
     }
     assert {name: spec.trigger_type for name, spec in MANIFEST.items()} == expected
     assert MANIFEST["on_user_written"].document == "users/{userId}"
@@ -55,6 +58,7 @@ def test_the_issue_functions_are_all_there() -> None:
     assert {s.cron for s in MANIFEST["sync_vrm_models"].schedules} == {"0 */6 * * *"}
     assert {s.cron for s in MANIFEST["auto_close"].schedules} == {"* * * * *"}
     assert MANIFEST["matching_worker"].schedules, "the worker also sweeps on a schedule"
+    assert MANIFEST["discord_worker"].topic == "discord-outbox"
 
 
 @pytest.mark.parametrize("spec", MANIFEST.values(), ids=list(MANIFEST))
