@@ -31,6 +31,7 @@ module "vchat" {
   build_dir             = "${path.root}/../../../build"
   livekit_url           = var.livekit_url
   cors_allowed_origins  = var.cors_allowed_origins
+  discord               = var.discord
   sql_tier              = "db-custom-2-7680"
   sql_availability_type = "REGIONAL"
   deletion_protection   = true
@@ -51,6 +52,18 @@ variable "region" {
 variable "livekit_url" {
   description = "wss:// URL of the LiveKit server."
   type        = string
+}
+
+variable "discord" {
+  description = "The Discord application, server, channels and staff role of this environment (docs/discord.md)."
+  type = object({
+    application_id   = string
+    client_id        = optional(string)
+    guild_id         = string
+    channel_id       = string
+    staff_channel_id = string
+    staff_role_id    = string
+  })
 }
 
 variable "cors_allowed_origins" {

@@ -37,10 +37,12 @@ resource "google_cloudfunctions2_function" "function" {
     environment_variables = merge(
       each.value.env,
       {
-        GOOGLE_CLOUD_PROJECT = var.project_id
-        CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
+        GOOGLE_CLOUD_PROJECT  = var.project_id
+        CORS_ALLOWED_ORIGINS  = join(",", var.cors_allowed_origins)
+        SERVICE_ACCOUNT_EMAIL = google_service_account.function[each.key].email
       },
       contains(keys(each.value.env), "LIVEKIT_URL") ? { LIVEKIT_URL = var.livekit_url } : {},
+      { for name, value in local.discord_env : name => value if contains(keys(each.value.env), name) },
       contains(local.postgres_functions, each.key) ? {
         CLOUD_SQL_INSTANCE = google_sql_database_instance.main.connection_name
         DB_NAME            = google_sql_database.vchat.name

@@ -63,6 +63,22 @@ locals {
 
   postgres_functions = toset([for name, f in local.functions : name if contains(f.stores, "postgres")])
 
+  # Per-deployment Discord settings: a function gets those of its manifest `env` keys it declares.
+  discord_env = {
+    DISCORD_API_URL          = var.discord.api_url
+    DISCORD_AUTHORIZE_URL    = var.discord.authorize_url
+    DISCORD_APPLICATION_ID   = var.discord.application_id
+    DISCORD_CLIENT_ID        = coalesce(var.discord.client_id, var.discord.application_id)
+    DISCORD_GUILD_ID         = var.discord.guild_id
+    DISCORD_CHANNEL_ID       = var.discord.channel_id
+    DISCORD_STAFF_CHANNEL_ID = var.discord.staff_channel_id
+    DISCORD_STAFF_ROLE_ID    = var.discord.staff_role_id
+  }
+
+  # Functions that mint Firebase custom tokens by signing with their own service account (IAM
+  # Credentials signBlob).
+  token_signers = toset([for name in ["discord_auth"] : name if contains(keys(local.functions), name)])
+
   # Project roles each store needs, granted to the service account of each function using it.
   store_roles = {
     firestore = ["roles/datastore.user"]
