@@ -288,7 +288,25 @@ def _send_cli(args: argparse.Namespace) -> int:
         status, answer = send(discord, submit)
         print("modal submitted with", json.dumps(values, ensure_ascii=False))
         print(json.dumps({"status": status, "response": answer}, ensure_ascii=False, indent=2))
+        if status == 200 and submit["data"]["custom_id"].startswith("invite:"):
+            _print_posted(discord, submit["token"])
     return 0 if status == 200 else 1
+
+
+def _print_posted(discord: dict[str, Any], token: str) -> None:
+    """The worker edits the host's reply once the invitation is posted: show where it went."""
+    for _ in range(50):
+        try:
+            original = _get_json(f"{standin_url(discord)}/_originals/{urllib.parse.quote(token)}")
+        except urllib.error.HTTPError:
+            time.sleep(0.2)
+            continue
+        print("the worker says:", original["content"])
+        message_id = str(original["content"]).rstrip("/").rsplit("/", 1)[-1]
+        if message_id.isdigit():
+            print(f"try: make discord-interaction USER=bob CMD='button:inv:join' MESSAGE={message_id}")
+        return
+    print("the worker has not posted it yet; see .dev/logs/fn-discord_worker.log")
 
 
 def _token_cli(args: argparse.Namespace) -> int:

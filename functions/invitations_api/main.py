@@ -13,7 +13,7 @@ import functions_framework
 from flask import Request, Response
 
 from shared.clients.postgres import get_engine
-from shared.discord.publish import refresh_invitation_soon
+from shared.discord.publish import refresh_invitation_soon, refresh_ticket_soon
 from shared.errors import forbidden, invalid
 from shared.http import Api, ApiRequest, Reply
 from shared.invitations import cursor, invitations, model, participants, support_tickets, validation
@@ -167,7 +167,9 @@ def list_tickets(request: ApiRequest) -> Reply:
 def close_ticket(request: ApiRequest) -> Reply:
     _require_staff(request)
     ticket_id = validation.snowflake(request.params["ticket_id"], "ticketId")
-    return Reply(200, support_tickets.close_ticket(get_engine(), ticket_id))
+    closed = support_tickets.close_ticket(get_engine(), ticket_id)
+    refresh_ticket_soon(ticket_id)
+    return Reply(200, closed)
 
 
 @functions_framework.http

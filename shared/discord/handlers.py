@@ -266,8 +266,8 @@ def invitation_button(
         else:
             invitations.update_invitation(engine, invitation_id, {}, actor, assign_staff=True)
     except ApiError as exc:
-        if exc.status == 404 and "invitation" in exc.message:
-            return reply(texts.NOT_READY)
+        if exc.status == 404 and exc.message.endswith("does not exist"):
+            return reply(texts.NOT_READY)  # the worker has posted the message but not stored the row yet
         raise
     _refresh(invitation_id)
     detail = invitations.get_invitation(engine, invitation_id, actor)
@@ -326,10 +326,7 @@ def close_ticket_button(
         return reply(texts.STAFF_ONLY)
     ticket_id = validation.snowflake(parts[0] if parts else None, "ticketId")
     support_tickets.close_ticket(_engine(), ticket_id)
-    try:
-        publish.publish_all([outbox.refresh_ticket(ticket_id)])
-    except Exception as exc:
-        log.log_event(logger, "ticket refresh not published", logging.WARNING, error=str(exc)[:200])
+    publish.refresh_ticket_soon(ticket_id)
     return reply(texts.TICKET_CLOSED.format(id=ticket_id))
 
 

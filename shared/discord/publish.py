@@ -37,13 +37,21 @@ def refresh_invitations(invitation_ids: Iterable[str]) -> int:
 def refresh_invitation_soon(invitation_id: str) -> None:
     """After a committed change: a failed publish must not turn the change into an error for the
     person who made it. It is logged; the next change's refresh repairs the message."""
+    _best_effort(outbox.refresh_invitation(invitation_id))
+
+
+def refresh_ticket_soon(ticket_id: str) -> None:
+    _best_effort(outbox.refresh_ticket(ticket_id))
+
+
+def _best_effort(message: dict[str, Any]) -> None:
     try:
-        refresh_invitations([invitation_id])
+        publish_all([message])
     except Exception as exc:
         log.log_event(
             logger,
-            "could not ask the Discord worker to refresh an invitation",
+            "could not ask the Discord worker to edit a message",
             logging.WARNING,
-            invitationId=invitation_id,
+            outbox=message,
             error=f"{type(exc).__name__}: {exc}"[:300],
         )
