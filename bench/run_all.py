@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "matching_stack": [],
     "issue_tokens_bench": ["--out", "docs/bench/tokens.md"],
     "invitations_bench": ["--out", "docs/bench/invitations.md"],
+    "discord_bench": ["--out", "docs/bench/discord.md"],
 }
 
 
