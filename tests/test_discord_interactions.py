@@ -29,6 +29,39 @@ def content(answer: dict[str, Any]) -> str:
     return str(answer["data"]["content"])
 
 
+# -- the local stack ------------------------------------------------------------------------------
+def test_stack_json_describes_the_local_discord(discord: Discord) -> None:
+    from shared.discord.signature import public_key_of
+
+    info = discord.info
+    assert set(info) == {
+        "apiUrl",
+        "applicationId",
+        "publicKey",
+        "testSigningKey",
+        "guildId",
+        "channelId",
+        "staffChannelId",
+        "staffRoleId",
+        "interactionsUrl",
+    }
+    assert public_key_of(info["testSigningKey"]) == info["publicKey"] and len(info["publicKey"]) == 64
+    assert info["interactionsUrl"] == f"{discord.stack.gateway_url}/discord_interactions"
+    saved = json.loads((discord.stack.state_dir / "stack.json").read_text())["discord"]
+    assert saved == info
+
+
+def test_the_commands_of_the_one_file_are_registered_at_start_and_by_the_command(discord: Discord) -> None:
+    from deploy.discord_commands import register
+    from shared.discord.commands import COMMANDS
+
+    _, registered, _ = http("GET", f"{discord.standin}/_commands")
+    assert [c["name"] for c in registered[discord.info["guildId"]]] == [c["name"] for c in COMMANDS]
+    token = json.loads((discord.stack.state_dir / "secrets.json").read_text())["DISCORD_BOT_TOKEN"]
+    again = register(discord.info["apiUrl"], discord.info["applicationId"], discord.info["guildId"], token)
+    assert [c["name"] for c in again] == [c["name"] for c in COMMANDS] and all(c["id"] for c in again)
+
+
 # -- the endpoint: signatures ---------------------------------------------------------------------
 def test_a_signed_ping_gets_pong(discord: Discord) -> None:
     status, answer = discord.send(discord_tools.ping(discord.info))

@@ -311,3 +311,27 @@ def test_message_ids_of_a_route_share_its_limit() -> None:
         "PATCH", "/channels/{channel_id}/messages/{message_id}", {"channel_id": "1", "message_id": "3"}
     )
     assert first == second == "PATCH /channels/1/messages/{message_id}"
+
+
+# -- Terraform ------------------------------------------------------------------------------------
+def test_terraform_gives_discord_its_topic_secrets_ids_and_a_self_only_signer() -> None:
+    import yaml
+
+    from deploy.manifest import ROOT
+    from tests.test_terraform import MODULE, module_blocks, text
+
+    manifest = yaml.safe_load((ROOT / "functions" / "manifest.yaml").read_text())["functions"]
+    assert manifest["discord_worker"]["trigger"]["topic"] == "discord-outbox"  # a topic through local.topics
+    secrets = {s for spec in manifest.values() for s in spec.get("secrets", {}).values()}
+    assert {"discord-public-key", "discord-bot-token", "discord-client-secret"} <= secrets
+    signer = module_blocks("resource")["google_service_account_iam_member.token_signer"]
+    assert signer["role"] == "roles/iam.serviceAccountTokenCreator"
+    assert "google_service_account.function[each.key].name" in text(signer)  # on its own account only
+    assert "google_service_account.function[each.key].email" in text(signer)
+    assert "discord" in module_blocks("variable")
+    locals_text = (MODULE / "locals.tf").read_text()
+    for spec in manifest.values():
+        for name in spec.get("env", {}):
+            if name.startswith("DISCORD_"):
+                assert f"{name} " in locals_text, f"{name} is not filled from var.discord"
+    assert "iamcredentials.googleapis.com" in (MODULE / "apis.tf").read_text()

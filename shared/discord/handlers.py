@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,29 @@ def _engine() -> Engine:
     return get_engine()
 
 
+_warming = threading.Event()
+
+
+def _warm_clients() -> None:
+    """A new instance's first interaction may need PostgreSQL *and* Pub/Sub: connect to both in
+    parallel with the handler, instead of one after the other inside Discord's 3 s."""
+    if _warming.is_set():
+        return
+    _warming.set()
+
+    def warm() -> None:
+        from shared.clients.pubsub import get_publisher
+
+        try:
+            get_publisher()
+            with _engine().connect():
+                pass
+        except Exception as exc:  # the handler meets the same failure and answers it
+            log.log_event(logger, "warming the clients failed", logging.WARNING, error=str(exc)[:200])
+
+    threading.Thread(target=warm, name="warm-clients", daemon=True).start()
+
+
 def reply(text: str) -> dict[str, Any]:
     return {"type": CHANNEL_MESSAGE, "data": render.ephemeral(text)}
 
@@ -67,6 +91,7 @@ def respond(payload: Mapping[str, Any]) -> dict[str, Any]:
     interaction = parse(payload)
     if interaction.type == PING:
         return {"type": PONG}
+    _warm_clients()
     config = discord_config()
     if not interaction.in_guild or interaction.member is None:
         return reply(texts.GUILD_ONLY)
@@ -410,7 +435,10 @@ def ticket_modal(
         _engine(), interaction.id, actor, actor.name or actor.user_id, category
     )
     try:
-        publish.publish_all([outbox.post_ticket(interaction.id, ticket, content[: texts.TICKET_CONTENT_MAX])])
+        publish.publish_all(
+            [outbox.post_ticket(interaction.id, ticket, content[: texts.TICKET_CONTENT_MAX])],
+            timeout_s=publish.REQUEST_TIMEOUT_S,
+        )
     except Exception as exc:  # the ticket exists; staff still see it with /tickets
         log.log_event(logger, "ticket post not published", logging.WARNING, error=str(exc)[:200])
     return reply(texts.TICKET_OPENED.format(id=ticket["id"]))

@@ -11,6 +11,8 @@ from shared import log
 from shared.discord import outbox
 
 logger = log.get_logger("shared.discord.publish")
+# Inside a request someone waits on (Discord gives an interaction 3 s): never wait long for Pub/Sub.
+REQUEST_TIMEOUT_S = 2.0
 
 
 def publish_all(messages: Iterable[dict[str, Any]], timeout_s: float = 10.0) -> list[str]:
@@ -46,7 +48,7 @@ def refresh_ticket_soon(ticket_id: str) -> None:
 
 def _best_effort(message: dict[str, Any]) -> None:
     try:
-        publish_all([message])
+        publish_all([message], timeout_s=REQUEST_TIMEOUT_S)
     except Exception as exc:
         log.log_event(
             logger,
