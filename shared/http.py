@@ -108,11 +108,7 @@ class Api:
         self._map = Map(strict_slashes=False, merge_slashes=False)
         self._routes: dict[str, _Route] = {}
         self.route("GET", "/healthz", auth=False)(self._healthz)
-        # Inside functions-framework (which imports main.py within its Flask app's context) this
-        # registers on that app; elsewhere it is functions-framework's no-op placeholder.
-        import functions_framework
-
-        functions_framework.errorhandler(HTTPException)(self.http_error)
+        _register_error_handler(self.http_error)
 
     def route(self, method: str, path: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -225,6 +221,18 @@ class Api:
             response.headers[name] = value
         _add_cors(response, request)
         return response
+
+
+def _register_error_handler(handler: Callable[[HTTPException], Response]) -> None:
+    """functions-framework imports main.py inside its Flask app's context: errors its own routing
+    raises (before our handler runs) then answer in our JSON shape too. Imported anywhere else (a
+    test, a tool), there is no app of ours to register on."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        if not getattr(app, "_got_first_request", False):
+            app.register_error_handler(HTTPException, handler)
 
 
 def _project_or_none() -> str | None:
