@@ -5,9 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev-txt
+# checkov lives in a virtualenv of its own: its pins clash with dev.txt (requirements/checkov.txt).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-txt
 USER ?= alice
 
-.PHONY: dev test check lint format package token bench setup clean lock discord-commands discord-interaction discord-token
+.PHONY: dev test check checkov lint format package token bench setup clean lock restore-drill discord-commands discord-interaction discord-token
 
 $(STAMP): requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,11 +19,26 @@ $(STAMP): requirements/dev.txt
 
 setup: $(STAMP)
 
+$(CHECKOV_STAMP): requirements/checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+	@cp requirements/checkov.txt $(CHECKOV_STAMP)
+
 dev: setup
 	$(PY) -m devstack up
 
-test: setup
+test: setup $(CHECKOV_STAMP)
 	$(PY) -m pytest tests
+
+# Terraform security checks (tests/test_checkov.py runs the same and wants 0 failed).
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --skip-download --compact --quiet
+
+# Dump the database, restore it into a fresh cluster, compare every table (docs/operations.md).
+# Without arguments it seeds a private cluster of its own; DRILL_ARGS="--port 54329" drills the
+# running `make dev` database.
+restore-drill: setup
+	$(PY) -m devstack.restore_drill $(DRILL_ARGS)
 
 check: setup
 	$(PY) -m ruff format --check .

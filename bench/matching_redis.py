@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from devstack.stack import free_port  # noqa: E402
-from shared import keys  # noqa: E402
-from shared.matching import pairing, scripts  # noqa: E402
+from shared import keys, redis_scripts  # noqa: E402
+from shared.matching import pairing  # noqa: E402
 
 GENDERS = ["male"] * 45 + ["female"] * 45 + ["other"] * 7 + ["none"] * 3
 PAIRS_PER_BENCH = 4000  # < 5,000: every call finds its pairs in 10,000 users
@@ -42,7 +42,7 @@ CLIENTS = 50
 
 def fill(client: redis.Redis, users: int, rng: random.Random) -> None:
     client.flushdb()
-    text, sha = scripts.source("enqueue")
+    text, sha = redis_scripts.source("matching/enqueue")
     client.script_load(text)
     base = int(time.time() * 1000) - users
     pipe = client.pipeline(transaction=False)
@@ -95,7 +95,7 @@ def main() -> None:
                 time.sleep(0.05)
         rng = random.Random(7)
         trivial_sha = client.script_load("return 1")
-        pair_text, pair_sha = scripts.source("pair")
+        pair_text, pair_sha = redis_scripts.source("matching/pair")
         ceiling: list[float] = []
         per_call: dict[int, list[float]] = {size: [] for size in PAIRS_PER_CALL}  # pairs/s
         python_rates: list[float] = []

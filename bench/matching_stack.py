@@ -158,11 +158,11 @@ def naive_run(users: list[str]) -> Counter[str]:
 
 def ours_run(users: list[str]) -> Counter[str]:
     from shared.clients.firestore import get_firestore
-    from shared.matching import pairing, tickets
+    from shared.matching import pairing, queue
     from shared.matching.model import Preferences
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda uid: tickets.enqueue(uid, Preferences(), datetime.now(UTC)), users))
+        list(pool.map(lambda uid: queue.enqueue(uid, Preferences(), datetime.now(UTC)), users))
 
     def worker() -> None:
         while pairing.match_waiting(batch=2, threads=2).created:

@@ -1,8 +1,16 @@
-"""python -m deploy package [--out DIR]: one deployable folder + zip per function into build/."""
+"""python -m deploy package | grant-roles | dead-letters (docs/deploy.md)
+
+`package [--out DIR]`: one deployable folder + zip per function into build/.
+`grant-roles --project P --environment E [--dry-run]`: give each function's IAM database user the
+group roles of its manifest entry (as the owner through the Cloud SQL Auth Proxy, after migrating).
+`dead-letters --project P [--region R]`: print the gcloud commands that attach the dead-letter
+topics to Eventarc's delivery subscriptions (pipe to bash after `terraform apply`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,11 +22,61 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     pack = commands.add_parser("package", help="build deployable bundles")
     pack.add_argument("--out", default=str(ROOT / "build"))
+    roles = commands.add_parser("grant-roles", help="grant the functions' database logins their roles")
+    roles.add_argument("--project", required=True, help="Google Cloud project id")
+    roles.add_argument(
+        "--environment", required=True, help="environment name of the Terraform root (dev, prod)"
+    )
+    roles.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="the owner's postgresql+pg8000://postgres:PASSWORD@127.0.0.1:5432/vchat (default: $DATABASE_URL)",
+    )
+    roles.add_argument("--dry-run", action="store_true", help="print the statements, change nothing")
+    letters = commands.add_parser("dead-letters", help="print the commands attaching the dead-letter topics")
+    letters.add_argument("--project", required=True, help="Google Cloud project id")
+    letters.add_argument("--region", default="asia-northeast1", help="region of the functions")
     args = parser.parse_args(argv)
-    from deploy import package
+    if args.command == "dead-letters":
+        from deploy import dead_letters
+        from deploy.manifest import load_manifest
 
-    for path in package.build_all(Path(args.out)):
-        print(path)
+        print("\n".join(dead_letters.commands(load_manifest(), args.project, args.region)))
+        return 0
+    if args.command == "package":
+        from deploy import package
+
+        for path in package.build_all(Path(args.out)):
+            print(path)
+        return 0
+    return grant_roles(args.project, args.environment, args.database_url, args.dry_run)
+
+
+def grant_roles(project: str, environment: str, url: str | None, dry_run: bool) -> int:
+    from deploy import database_roles
+    from deploy.manifest import load_manifest
+
+    if not url:
+        print("grant-roles: no --database-url and no DATABASE_URL", file=sys.stderr)
+        return 2
+    wanted = database_roles.logins(load_manifest(), environment, project)
+    conn = database_roles.connect(url)
+    try:
+        if dry_run:
+            statements = database_roles.plan(conn, wanted, create_missing=False)
+        else:
+            statements = database_roles.grant(conn, wanted)
+    except database_roles.GrantError as exc:
+        print(f"grant-roles: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    for statement in statements:
+        print(f"{statement};")
+    print(
+        f"-- {len(wanted)} logins, {len(statements)} changes{' (dry run)' if dry_run else ''}",
+        file=sys.stderr,
+    )
     return 0
 
 

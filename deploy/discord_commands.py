@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from deploy.manifest import ROOT
+from shared.config import Settings
 from shared.discord.commands import COMMANDS
-from shared.discord.config import DEFAULT_API_URL
+
+DEFAULT_API_URL = str(Settings.discord_api_url.default)
 
 
 def register(api_url: str, application_id: str, guild_id: str, bot_token: str) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,18 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = ROOT / "functions" / "manifest.yaml"
 TRIGGER_TYPES = ("http", "firestore", "pubsub")
 STORES = ("firestore", "redis", "postgres", "pubsub")
+# Group roles are created by the migrations (migrations/versions/0003_database_roles.py and later).
+DATABASE_ROLE = re.compile(r"vchat_[a-z][a-z0-9_]{1,40}")
+
+# Variables that put a function into local or development behaviour. A deployed function must never
+# carry one: an emulator host makes the client libraries talk to an emulator (and the auth code accept
+# unsigned tokens), DATABASE_URL bypasses the Cloud SQL connector's IAM login.
+DEVELOPMENT_ONLY_VARIABLES = re.compile(
+    r"[A-Z0-9_]+_EMULATOR_HOST|DATABASE_URL|DEBUG|FLASK_DEBUG|FLASK_ENV|PYTHONDEVMODE|VCHAT_[A-Z0-9_]+"
+)
+# Plain-text transports are for loopback only: a URL a deployed function connects to (a *_URL
+# variable) must use TLS. (CORS_ALLOWED_ORIGINS names browsers' origins, not something to connect to.)
+PLAIN_TEXT_SCHEMES = ("http://", "redis://", "ws://")
 
 
 class ManifestError(ValueError):
@@ -24,6 +38,8 @@ class Schedule:
     cron: str
     time_zone: str
     data: dict[str, Any]
+    interval_s: int
+    success_log: str
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class FunctionSpec:
     topic: str | None
     schedules: tuple[Schedule, ...]
     stores: tuple[str, ...]
+    database_roles: tuple[str, ...]
     memory_mb: int
     timeout_s: int
     min_instances: int
@@ -51,6 +68,25 @@ class FunctionSpec:
     @property
     def signature_type(self) -> str:
         return "http" if self.trigger_type == "http" else "cloudevent"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return "postgres" in self.stores
+
+
+def deployed_env_problems(env: Mapping[str, str]) -> list[str]:
+    """What makes `env` unfit for a deployed function (empty when it is fit)."""
+    problems = [
+        f"{name} is a local/development variable"
+        for name in env
+        if DEVELOPMENT_ONLY_VARIABLES.fullmatch(name)
+    ]
+    problems += [
+        f"{name} uses a plain-text URL"
+        for name, value in env.items()
+        if name.endswith("_URL") and str(value).startswith(PLAIN_TEXT_SCHEMES)
+    ]
+    return problems
 
 
 def _require(entry: dict[str, Any], key: str, where: str) -> Any:
@@ -71,7 +107,15 @@ def _function(name: str, entry: dict[str, Any], defaults: dict[str, Any]) -> Fun
     if kind == "pubsub":
         _require(trigger, "topic", f"{name}.trigger")
     schedules = tuple(
-        Schedule(s["name"], s["cron"], s.get("time_zone", "Etc/UTC"), dict(s.get("data") or {}))
+        Schedule(
+            _require(s, "name", f"{name}.schedules[]"),
+            _require(s, "cron", f"{name}.schedules[]"),
+            s.get("time_zone", "Etc/UTC"),
+            dict(s.get("data") or {}),
+            # Alerts need both: how often a run is due and the line a successful run writes.
+            int(_require(s, "interval_s", f"{name}.schedules[{s.get('name')}]")),
+            str(_require(s, "success_log", f"{name}.schedules[{s.get('name')}]")),
+        )
         for s in entry.get("schedules") or []
     )
     if schedules and kind != "pubsub":
@@ -80,6 +124,18 @@ def _function(name: str, entry: dict[str, Any], defaults: dict[str, Any]) -> Fun
     unknown = set(stores) - set(STORES)
     if unknown:
         raise ManifestError(f"{name}.stores: unknown {sorted(unknown)}")
+    database_roles = tuple(entry.get("database_roles") or ())
+    if "postgres" in stores and not database_roles:
+        raise ManifestError(f"{name}: uses postgres, so it must name its database_roles")
+    if database_roles and "postgres" not in stores:
+        raise ManifestError(f"{name}: database_roles without postgres in stores")
+    for role in database_roles:
+        if not DATABASE_ROLE.fullmatch(role):
+            raise ManifestError(f"{name}.database_roles: {role!r} is not a vchat_* role name")
+    env = {k: str(v) for k, v in (entry.get("env") or {}).items()}
+    problems = deployed_env_problems(env)
+    if problems:
+        raise ManifestError(f"{name}.env: {'; '.join(problems)}")
     return FunctionSpec(
         name=name,
         entry_point=entry.get("entry_point", name),
@@ -89,13 +145,14 @@ def _function(name: str, entry: dict[str, Any], defaults: dict[str, Any]) -> Fun
         topic=trigger.get("topic"),
         schedules=schedules,
         stores=stores,
+        database_roles=database_roles,
         memory_mb=int(merged["memory_mb"]),
         timeout_s=int(merged["timeout_s"]),
         min_instances=int(merged["min_instances"]),
         max_instances=int(merged["max_instances"]),
         concurrency=int(merged["concurrency"]),
         secrets=dict(entry.get("secrets") or {}),
-        env={k: str(v) for k, v in (entry.get("env") or {}).items()},
+        env=env,
     )
 
 

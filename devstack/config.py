@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy import database_roles
 from deploy.manifest import ROOT, FunctionSpec
 from devstack import secrets
 from devstack.ports import Ports
@@ -97,12 +98,22 @@ class StackConfig:
         env.update(self.extra_env)
         return env
 
+    def database_login(self, spec: FunctionSpec) -> str:
+        """The function's own login (the name its production IAM database user has)."""
+        return database_roles.iam_database_user(spec.name, database_roles.LOCAL_ENVIRONMENT, self.project)
+
     def function_env(self, spec: FunctionSpec) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VCHAT_", "PYTEST"))}
         env.update(spec.env)
         env.update(self.service_env())
-        # No K_SERVICE: Cloud Run sets it, and code reads it as "deployed" (e.g. discord_auth signs
-        # custom tokens through IAM then, and leaves unsigned emulator tokens to the local stack).
+        # No K_SERVICE: Cloud Run sets it on every deployed function, and its absence is what lets
+        # the auth code accept the Auth emulator's unsigned tokens here and nowhere else.
+        env.pop("K_SERVICE", None)
+        # Functions never see the owner's URL: a Postgres user gets its own least-privilege login,
+        # any other function no database at all.
+        env.pop("DATABASE_URL", None)
+        if spec.uses_postgres:
+            env["DATABASE_URL"] = self.postgres.login_url(self.database_login(spec))
         env.update(
             {
                 "FUNCTION_TARGET": spec.entry_point,

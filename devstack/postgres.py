@@ -1,5 +1,6 @@
 """A private PostgreSQL 15 cluster for the local stack: a folder of its own, a port of its own,
-the database created and migrated to the newest schema."""
+the database created and migrated to the newest schema, and one login per function holding its
+database roles, as in production (the owner migrates; functions never log in as it)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.manifest import ROOT
+from deploy import database_roles
+from deploy.manifest import ROOT, FunctionSpec
 from devstack.processes import tcp_ok
 
 DB_NAME = "vchat"
@@ -26,6 +29,10 @@ class LocalPostgres:
     def url(self) -> str:
         """The migrating owner's URL (the local superuser)."""
         return f"postgresql+pg8000://{SUPERUSER}@127.0.0.1:{self.port}/{DB_NAME}"
+
+    def login_url(self, login: str) -> str:
+        """The URL a function logs in with: its own login, no password (trust auth on loopback)."""
+        return database_roles.local_database_url(login, self.port, DB_NAME)
 
     def _as_db_user(self, argv: list[str]) -> list[str]:
         # PostgreSQL refuses to run as root; CI and the dev container run as root.
@@ -109,3 +116,18 @@ class LocalPostgres:
             check=True,
             capture_output=True,
         )
+
+    def provision_logins(self, functions: Mapping[str, FunctionSpec], project: str) -> list[str]:
+        """After `migrate`: a LOGIN role per Postgres-using function, named as its production IAM
+        database user, granted the manifest's roles by the same code production's bootstrap runs."""
+        import pg8000.native
+
+        conn = pg8000.native.Connection(SUPERUSER, host="127.0.0.1", port=self.port, database=DB_NAME)
+        try:
+            return database_roles.grant(
+                conn,
+                database_roles.logins(functions, database_roles.LOCAL_ENVIRONMENT, project),
+                create_missing=True,
+            )
+        finally:
+            conn.close()

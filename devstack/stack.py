@@ -269,6 +269,7 @@ class Stack:
             config.host("pubsub"), config.project, config.router_url, config.functions
         )
         config.postgres.migrate(config.service_env())
+        config.postgres.provision_logins(config.functions, config.project)
         # The slash commands, registered against the stand-in as `make discord-commands` does in production.
         from deploy.discord_commands import register_from_env
 

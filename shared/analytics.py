@@ -1,4 +1,4 @@
-"""Call analytics in PostgreSQL: one `call_sessions` row per finished call (issue 6 writes them).
+"""Call analytics in PostgreSQL: one `call_sessions` row per finished call (written by the room trigger).
 
 Rows are written from a Firestore trigger, which is delivered at least once: the insert is
 `ON CONFLICT (session_id) DO NOTHING`, so a redelivered event leaves the first row as it was.
@@ -10,11 +10,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from shared import vocab
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-
-ROOM_TYPES = ("random", "select")
-END_REASONS = ("normal", "timeout", "error")
 
 
 @dataclass(frozen=True)
@@ -35,10 +34,10 @@ class CallSessionRow:
         # The same rules as the table's CHECK constraints, raised before a round trip.
         if not 1 <= len(self.session_id) <= 64 or not 1 <= len(self.room_id) <= 64:
             raise ValueError("session_id and room_id must be 1 to 64 characters")
-        if self.room_type not in ROOM_TYPES:
-            raise ValueError(f"room_type must be one of {ROOM_TYPES}")
-        if self.end_reason not in END_REASONS:
-            raise ValueError(f"end_reason must be one of {END_REASONS}")
+        if self.room_type not in vocab.ROOM_TYPES:
+            raise ValueError(f"room_type must be one of {vocab.ROOM_TYPES}")
+        if self.end_reason not in vocab.END_REASONS:
+            raise ValueError(f"end_reason must be one of {vocab.END_REASONS}")
         if self.started_at.tzinfo is None or self.ended_at.tzinfo is None:
             raise ValueError("started_at and ended_at must be timezone-aware")
         if self.ended_at < self.started_at:

@@ -6,7 +6,13 @@ and cached for as long as their Cache-Control max-age says. Claims checked as Fi
 `auth_time` in the past, `sub` non-empty (at most 128 characters).
 
 Emulator: the Firebase Auth emulator issues unsigned tokens (`alg: none`). They are accepted only
-while FIREBASE_AUTH_EMULATOR_HOST is set; without it they are rejected like any forgery.
+while FIREBASE_AUTH_EMULATOR_HOST is set and the process is not a deployed function (K_SERVICE,
+which Cloud Run always sets, is absent); anywhere else they are rejected like any forgery, so a
+stray emulator variable in a deployment cannot open the door.
+
+Certificates fail safe the other way: when Google's endpoint cannot be reached after the cache
+aged, the keys already held keep verifying (stale-if-error), the refetch backs off, and no request
+waits on another's fetch.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from typing import Any
 
 import jwt
 
+from shared import log
 from shared.config import Settings, settings
 from shared.errors import ApiError
 
 CLOCK_SKEW_S = 5
+logger = log.get_logger("shared.auth")
 _MAX_AGE_RE = re.compile(r"max-age=(\d+)")
 
 
@@ -65,45 +73,86 @@ class Caller:
 
 
 class _CertificateCache:
-    """Google's signing certificates by key id, refreshed when their max-age runs out."""
+    """Google's signing certificates by key id, refreshed when their max-age runs out.
+
+    One request at a time refreshes, without holding the lock that readers take, so nobody queues
+    behind a slow fetch: they use the keys already held. A failed refresh keeps those keys and
+    backs off (doubling up to MAX_BACKOFF_S); only a cache that never held the key answers 503.
+    """
+
+    MIN_BACKOFF_S = 1.0
+    MAX_BACKOFF_S = 60.0
 
     def __init__(self) -> None:
         self._keys: dict[str, Any] = {}
         self._expires_at = 0.0
         self._fetched_at = 0.0
+        self._retry_at = 0.0
+        self._backoff = self.MIN_BACKOFF_S
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
 
     def key(self, url: str, kid: str) -> Any:
+        now = time.time()
         with self._lock:
-            now = time.time()
-            stale = now >= self._expires_at
+            keys, stale = self._keys, now >= self._expires_at
             # An unknown kid may mean Google rotated keys before our cache expired: refetch, but at
             # most once a minute so that tokens with made-up kids cannot make us hammer Google.
-            unknown = kid not in self._keys and now - self._fetched_at > 60
-            if stale or unknown:
-                self._refresh(url)
-            key = self._keys.get(kid)
-        if key is None:
-            raise AuthError("ID token is signed with an unknown key")
-        return key
+            unknown = kid not in keys and now - self._fetched_at > 60
+            due = (stale or unknown) and now >= self._retry_at
+        if due:
+            self._refresh(url, wait=not keys)
+            with self._lock:
+                keys = self._keys
+        key = keys.get(kid)
+        if key is not None:
+            return key
+        if not keys:
+            raise ApiError(
+                503, "auth_unavailable", "could not fetch token signing keys", headers={"Retry-After": "5"}
+            )
+        raise AuthError("ID token is signed with an unknown key")
 
-    def _refresh(self, url: str) -> None:
-        from cryptography.x509 import load_pem_x509_certificate
-
+    def _refresh(self, url: str, *, wait: bool) -> None:
+        """Fetch the certificates. With keys in hand, a refresh already under way is not waited for."""
+        if not self._refreshing.acquire(blocking=wait, timeout=6 if wait else -1):
+            return
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                body = json.load(response)
-                cache_control = response.headers.get("Cache-Control", "")
-        except (OSError, ValueError) as exc:
-            raise ApiError(503, "auth_unavailable", "could not fetch token signing keys") from exc
-        self._keys = {kid: load_pem_x509_certificate(pem.encode()).public_key() for kid, pem in body.items()}
-        match = _MAX_AGE_RE.search(cache_control)
-        self._fetched_at = time.time()
-        self._expires_at = self._fetched_at + (int(match.group(1)) if match else 3600)
+            fetched = _fetch_certificates(url)
+        except (OSError, ValueError):
+            with self._lock:
+                self._retry_at = time.time() + self._backoff
+                self._backoff = min(self._backoff * 2, self.MAX_BACKOFF_S)
+            logger.warning("token certificates not refreshed; keeping the cached ones")
+            return
+        finally:
+            self._refreshing.release()
+        keys, max_age = fetched
+        with self._lock:
+            self._keys = keys
+            self._fetched_at = time.time()
+            self._expires_at = self._fetched_at + max_age
+            self._retry_at = 0.0
+            self._backoff = self.MIN_BACKOFF_S
 
     def clear(self) -> None:
         with self._lock:
-            self._keys, self._expires_at, self._fetched_at = {}, 0.0, 0.0
+            self._keys, self._expires_at, self._fetched_at, self._retry_at = {}, 0.0, 0.0, 0.0
+            self._backoff = self.MIN_BACKOFF_S
+
+
+def _fetch_certificates(url: str) -> tuple[dict[str, Any], int]:
+    """{kid: public key} and the max-age (s) Google's Cache-Control gives them."""
+    from cryptography.x509 import load_pem_x509_certificate
+
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body = json.load(response)
+        cache_control = response.headers.get("Cache-Control", "")
+    if not isinstance(body, dict):
+        raise ValueError("certificates are not a JSON object")
+    keys = {kid: load_pem_x509_certificate(pem.encode()).public_key() for kid, pem in body.items()}
+    match = _MAX_AGE_RE.search(cache_control)
+    return keys, int(match.group(1)) if match else 3600
 
 
 certificates = _CertificateCache()
@@ -157,8 +206,10 @@ def verify_id_token(token: str, config: Settings | None = None) -> Caller:
     alg = header.get("alg")
     now = time.time()
     if alg == "none":
-        if not config.auth_emulator_host:
-            raise AuthError("unsigned ID tokens are accepted only from the Auth emulator")
+        if not config.auth_emulator_host or config.deployed_service:
+            raise AuthError(
+                "unsigned ID tokens are accepted only from the Auth emulator, never when deployed"
+            )
         claims = _decode_unsigned(token)
     elif alg == "RS256":
         kid = header.get("kid")

@@ -16,7 +16,6 @@ import binascii
 import functools
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from shared import log
 logger = log.get_logger("shared.events")
 
 PUBSUB_EVENT_TYPE = "google.cloud.pubsub.topic.v1.messagePublished"
-DEFAULT_MAX_EVENT_AGE_S = 3600
 
 
 class EventDecodeError(ValueError):
@@ -98,13 +96,13 @@ def decode_pubsub_event(cloud_event: Any) -> PubSubMessage:
 # -- handler wrappers ---------------------------------------------------------------------------
 
 
-def _max_age_s() -> int:
-    raw = os.environ.get("MAX_EVENT_AGE_S", "")
-    return int(raw) if raw.isdigit() else DEFAULT_MAX_EVENT_AGE_S
-
-
 def _too_old(event_time: datetime | None) -> bool:
-    return event_time is not None and (datetime.now(UTC) - event_time).total_seconds() > _max_age_s()
+    from shared.config import settings
+
+    return (
+        event_time is not None
+        and (datetime.now(UTC) - event_time).total_seconds() > settings().max_event_age_s
+    )
 
 
 def run_handler(kind: str, event_id: str, event_time: datetime | None, call: Callable[[], Any]) -> None:

@@ -93,10 +93,21 @@ def not_found_route(method: str, path: str) -> ApiError:
     return ApiError(404, "not_found", f"no route for {method} {path!r}")
 
 
+@dataclass(frozen=True)
+class Budget:
+    """A per-user token bucket shared by the routes that name it: `per_minute()` reads its size
+    from the settings at first use (shared/tokens/ratelimit.py does the counting)."""
+
+    name: str
+    per_minute: Callable[[], int]
+
+
 @dataclass
 class _Route:
     handler: Handler
     auth: bool
+    budget: Budget | None = None
+    exclusive: str | None = None
 
 
 class Api:
@@ -110,12 +121,26 @@ class Api:
         self.route("GET", "/healthz", auth=False)(self._healthz)
         _register_error_handler(self.http_error)
 
-    def route(self, method: str, path: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        budget: Budget | None = None,
+        exclusive: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler. `budget`: the caller's token bucket this route draws from (429 with
+        Retry-After when empty, checked before the body is read). `exclusive`: one request of the
+        caller at a time for this scope (shared/user_lock.py)."""
+        if (budget or exclusive) and not auth:
+            raise ValueError("budgets and locks are per user: the route must authenticate")
+
         def register(handler: Handler) -> Handler:
             endpoint = f"{method} {path}"
             methods = [method, "HEAD"] if method == "GET" else [method]
             self._map.add(Rule(path, endpoint=endpoint, methods=methods))
-            self._routes[endpoint] = _Route(handler, auth)
+            self._routes[endpoint] = _Route(handler, auth, budget, exclusive)
             return handler
 
         return register
@@ -194,7 +219,17 @@ class Api:
 
             caller = verify_id_token(bearer_token(request.headers.get("Authorization")))
         seen.uid = caller.uid if caller else None
-        return route.handler(ApiRequest(request, dict(params), caller))
+        api_request = ApiRequest(request, dict(params), caller)
+        if caller is not None and route.budget is not None:
+            from shared.tokens import ratelimit
+
+            ratelimit.check(ratelimit.Limit(route.budget.name, route.budget.per_minute()), caller.uid)
+        if caller is not None and route.exclusive is not None:
+            from shared.user_lock import exclusive
+
+            with exclusive(caller.uid, route.exclusive):
+                return route.handler(api_request)
+        return route.handler(api_request)
 
     def http_error(self, exc: HTTPException) -> Response:
         """Errors raised before a request reaches `__call__` (functions-framework's own routing, e.g. a
@@ -246,7 +281,7 @@ def _add_cors(response: Response, request: Request) -> None:
     origin = request.headers.get("Origin")
     if not origin:
         return
-    allowed = settings().cors_origins
+    allowed = settings().cors_allowed_origins
     if "*" in allowed:
         response.headers["Access-Control-Allow-Origin"] = "*"
     elif origin in allowed:

@@ -27,11 +27,29 @@ def motion(room_id: str, uid: str) -> str:
 
 
 def livekit_token(room_id: str, uid: str) -> str:
+    """String (JSON) with TTL: a minted LiveKit token, reused while most of its life is left."""
     return f"livekit:token:{room_id}:{uid}"
 
 
+def livekit_revoked(room_id: str, uid: str | None = None) -> str:
+    """String with TTL: the user left the room (or, without a uid, the room closed): no token of
+    theirs (of anyone's) is served from or put into the cache."""
+    return f"livekit:revoked:{room_id}" if uid is None else f"livekit:revoked:{room_id}:{uid}"
+
+
 def rate_limit(route: str, uid: str) -> str:
+    """Hash: a user's token bucket for one budget (tokens, last refill)."""
     return f"ratelimit:{route}:{uid}"
+
+
+def user_lock(scope: str, uid: str) -> str:
+    """String with TTL: one request of the user is changing `scope` (shared/user_lock.py)."""
+    return f"lock:{scope}:{uid}"
+
+
+def room_code_lock(code: str) -> str:
+    """String with TTL: joins of one select room queue here before their transaction."""
+    return f"lock:roomcode:{code}"
 
 
 # -- matching (shared/matching/) -----------------------------------------------------------------
@@ -52,6 +70,9 @@ def matching_class_queue(gender: str, want: str) -> str:
 def matching_claim(pair_id: str) -> str:
     """Hash: a pair taken off the queue by a worker and not yet settled (uids, ticket ids, places)."""
     return f"{MATCHING_CLAIM_PREFIX}{pair_id}"
+
+
+PRESENCE_EPOCH = "presence:epoch"  # string, no TTL: when this Redis started holding presence (ms)
 
 
 def presence_synced(uid: str) -> str:

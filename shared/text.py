@@ -14,6 +14,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # C0 and C1 control characters, DEL, and the Unicode line and paragraph separators: nothing a
 # name, a title or an id may contain.
 _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# In longer text (a description), line breaks and tabs are text; other controls are not.
+_NOT_MULTI_LINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def unstorable(value: str) -> str | None:
@@ -22,6 +24,13 @@ def unstorable(value: str) -> str | None:
         return "contains an unpaired UTF-16 surrogate"
     if "\x00" in value:
         return "contains a NUL character"
+    return None
+
+
+def not_multi_line(value: str) -> str | None:
+    """Why `value` is not text (control characters other than line breaks and tabs), or None."""
+    if _NOT_MULTI_LINE.search(value):
+        return "must not contain control characters"
     return None
 
 

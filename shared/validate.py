@@ -1,14 +1,49 @@
-"""Small validators for JSON request bodies: each failure is a 400 naming the field."""
+"""Validators for JSON request bodies and query parameters: each failure is a 400 naming the field.
+
+One rule for `null` everywhere: a field the document marks nullable (`type: [string, "null"]`)
+accepts `null` to mean "no value"; any other field must not be null, and an optional field is left
+out rather than sent as null. Text is also checked for what can be stored (shared.text) and, for
+one-line fields (names, titles), for control characters and line breaks.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.errors import invalid
+from shared.text import not_multi_line, not_one_line, unstorable
 
 _MISSING = object()
+# Times a client may name: wide enough for any meetup, narrow enough for every store and every
+# conversion (year 1 in a zone east of UTC overflowed on the way to UTC).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def _present(body: Mapping[str, Any], name: str, required: bool, nullable: bool) -> tuple[bool, Any]:
+    """(whether there is a value to check, the value). Raises for a missing required field and for
+    a null where null is not allowed."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING:
+        if required:
+            raise invalid(name, "is required")
+        return False, None
+    if value is None:
+        if not nullable:
+            raise invalid(name, "must not be null" + ("" if required else " (leave it out instead)"))
+        return False, None
+    return True, value
+
+
+def check_text(value: str, name: str, *, one_line: bool) -> None:
+    reason = unstorable(value) or (not_one_line(value) if one_line else not_multi_line(value))
+    if reason:
+        raise invalid(name, reason)
 
 
 def get_str(
@@ -16,20 +51,24 @@ def get_str(
     name: str,
     *,
     required: bool = True,
+    nullable: bool = False,
     max_len: int = 1000,
     min_len: int = 1,
+    one_line: bool = True,
+    not_blank: bool = False,
     pattern: re.Pattern[str] | None = None,
     choices: Collection[str] | None = None,
 ) -> str | None:
-    value = body.get(name, _MISSING)
-    if value is _MISSING or value is None:
-        if required:
-            raise invalid(name, "is required")
+    present, value = _present(body, name, required, nullable)
+    if not present:
         return None
     if not isinstance(value, str):
         raise invalid(name, "must be a string")
     if not min_len <= len(value) <= max_len:
         raise invalid(name, f"must be {min_len} to {max_len} characters long")
+    check_text(value, name, one_line=one_line)
+    if not_blank and not value.strip():
+        raise invalid(name, "must not be blank")
     if choices is not None and value not in choices:
         raise invalid(name, f"must be one of {', '.join(sorted(choices))}")
     if pattern is not None and not pattern.fullmatch(value):
@@ -42,13 +81,12 @@ def get_int(
     name: str,
     *,
     required: bool = True,
+    nullable: bool = False,
     minimum: int | None = None,
     maximum: int | None = None,
 ) -> int | None:
-    value = body.get(name, _MISSING)
-    if value is _MISSING or value is None:
-        if required:
-            raise invalid(name, "is required")
+    present, value = _present(body, name, required, nullable)
+    if not present:
         return None
     # bool is an int in Python, never in a JSON contract.
     if isinstance(value, bool) or not isinstance(value, int):
@@ -60,14 +98,68 @@ def get_int(
     return value
 
 
+def get_bool(body: Mapping[str, Any], name: str, *, required: bool = True) -> bool | None:
+    present, value = _present(body, name, required, False)
+    if not present:
+        return None
+    if not isinstance(value, bool):
+        raise invalid(name, "must be a boolean")
+    return value
+
+
 def get_object(body: Mapping[str, Any], name: str, *, required: bool = False) -> dict[str, Any]:
-    value = body.get(name, _MISSING)
-    if value is _MISSING or value is None:
-        if required:
-            raise invalid(name, "is required")
+    present, value = _present(body, name, required, False)
+    if not present:
         return {}
     if not isinstance(value, dict):
         raise invalid(name, "must be an object")
+    return value
+
+
+def get_time(
+    body: Mapping[str, Any], name: str, *, required: bool = True, nullable: bool = False
+) -> datetime | None:
+    """An RFC 3339 date-time with a zone, between EARLIEST and LATEST, as an aware UTC datetime."""
+    raw = get_str(body, name, required=required, nullable=nullable, max_len=40)
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise invalid(name, "must be an RFC 3339 date-time, e.g. 2025-01-31T12:00:00Z") from None
+    if parsed.tzinfo is None:
+        raise invalid(name, "must include a time zone (Z or +09:00)")
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise invalid(name, f"must be between {EARLIEST.date()} and {LATEST.date()}")
+    return utc
+
+
+def get_https_url(
+    body: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = True,
+    nullable: bool = False,
+    max_len: int = 500,
+    host: str | None = None,
+) -> str | None:
+    """An https:// URL with a host (the given one, if any), no spaces."""
+    value = get_str(body, name, required=required, nullable=nullable, max_len=max_len)
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:
+        raise invalid(name, "must be an https:// URL") from None
+    if parts.scheme.lower() != "https" or not hostname or any(c.isspace() for c in value):
+        raise invalid(name, "must be an https:// URL with a host")
+    if host is not None and hostname.lower() != host:
+        raise invalid(name, f"must be an https://{host}/ URL")
     return value
 
 
@@ -75,3 +167,12 @@ def reject_unknown(body: Mapping[str, Any], allowed: Collection[str], prefix: st
     for key in body:
         if key not in allowed:
             raise invalid(prefix + key, "is not a known field")
+
+
+def query_int(raw: str | None, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    """An integer query parameter (ASCII digits only)."""
+    if raw is None:
+        return default
+    if not _DIGITS.fullmatch(raw) or not minimum <= int(raw) <= maximum:
+        raise invalid(name, f"must be an integer from {minimum} to {maximum}")
+    return int(raw)

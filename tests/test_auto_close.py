@@ -12,7 +12,7 @@ from devstack.stack import Stack
 from shared import keys
 from shared.jobs.auto_close import Limits, Summary, run
 from shared.matching.model import Preferences
-from shared.matching.tickets import enqueue
+from shared.matching.queue import enqueue
 from tests.conftest import http, wait_for
 from tests.room_fixtures import doc, fs, new_room, new_users, rds
 
@@ -60,6 +60,10 @@ class Backlog:
         (self.queued,) = new_users(1, status="online")
         enqueue(self.queued, Preferences(), base - timedelta(hours=1))
         self.gone, self.alive = new_users(2, status="online", last_active=base - timedelta(hours=1))
+        # This Redis has held presence for an hour, so a key that is missing means its user went away
+        # (right after Redis lost its data, a missing key would prove nothing).
+        seconds, _ = rds().time()
+        rds().set(keys.PRESENCE_EPOCH, (int(seconds) - 3600) * 1000)
         # The user trigger mirrors each new status to a presence key; `gone`'s key then expires.
         wait_for(lambda: rds().get(keys.presence(self.gone)) == "online")
         rds().delete(keys.presence(self.gone))

@@ -17,12 +17,12 @@ def test_missing_variable_is_named() -> None:
         with pytest.raises(ConfigError, match=variable):
             getattr(settings, attribute)
     with pytest.raises(ConfigError, match="LIVEKIT_API_SECRET"):
-        settings.require("LIVEKIT_API_SECRET")
+        settings.livekit_api_secret  # noqa: B018
 
 
 def test_empty_counts_as_missing() -> None:
     with pytest.raises(ConfigError, match="missing required environment variable LIVEKIT_API_SECRET"):
-        Settings(environ={"LIVEKIT_API_SECRET": "  "}).require("LIVEKIT_API_SECRET")
+        Settings(environ={"LIVEKIT_API_SECRET": "  "}).livekit_api_secret  # noqa: B018
 
 
 @pytest.mark.parametrize(
@@ -44,6 +44,35 @@ def test_malformed_values_are_named_without_echoing_urls(variable: str, attribut
         assert value not in str(error.value)  # URLs may carry passwords
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://default:secret@eu1-x.upstash.io:6379",
+        "redis://10.0.0.5:6379/0",
+        "redis://redis.internal/0",
+        "redis://127.0.0.1.example.com/0",
+    ],
+)
+def test_plain_text_redis_is_refused_off_this_machine(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"REDIS_URL must use rediss:// \(TLS\)") as error:
+        _ = Settings(environ={"REDIS_URL": url}).redis_url
+    assert "secret" not in str(error.value) and url not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6390/0",
+        "redis://localhost:6379",
+        "redis://[::1]:6379/0",
+        "rediss://default:pw@eu1-x.upstash.io:6379",
+        "rediss://127.0.0.1:6380",
+    ],
+)
+def test_tls_anywhere_and_plain_text_on_loopback_are_accepted(url: str) -> None:
+    assert Settings(environ={"REDIS_URL": url}).redis_url == url
+
+
 def test_good_values_are_parsed_and_cached() -> None:
     environ = {"REDIS_URL": "rediss://default:pw@eu1-x.upstash.io:6379", "DB_POOL_SIZE": "7"}
     settings = Settings(environ=environ)
@@ -51,7 +80,7 @@ def test_good_values_are_parsed_and_cached() -> None:
     assert settings.db_pool_size == 7
     environ["DB_POOL_SIZE"] = "9"
     assert settings.db_pool_size == 7  # read once per instance
-    assert settings.int_setting("RATE", 5, 1, 10) == 5
+    assert settings.rate_limit_livekit_per_min == 30  # the default of an unset setting
 
 
 def test_http_function_answers_a_misconfiguration_with_a_named_error(tmp_path: object) -> None:

@@ -1,4 +1,5 @@
-"""`firestore.indexes.json` matches the queries in `shared/firestore_queries.py`, by the emulator's word.
+"""`firestore.indexes.json` matches the queries in `shared/firestore_queries.py` and the web client's
+(`tests/client_queries.py`), by the emulator's word.
 
 Each query runs on the stack's Firestore emulator (seeded with one document it must find and one it
 must not); the emulator's index-usage report (`GET /emulator/v1/projects/{p}:indexUsage`), read
@@ -24,6 +25,7 @@ from deploy.manifest import ROOT
 from devstack.firestore_rest import FirestoreRest
 from devstack.stack import Stack
 from shared import firestore_queries as queries
+from tests import client_queries
 
 pytestmark = pytest.mark.stack
 
@@ -76,8 +78,8 @@ QUERY_CASES = [
         ("rooms/fresh-{x}", {"status": "waiting", "expiresAt": NOW + HOUR, "createdAt": NOW}),
     ),
     QueryCase(
-        "expired_tickets",
-        lambda c, x: queries.expired_tickets(c, NOW),
+        "expired_queue_entries",
+        lambda c, x: queries.expired_queue_entries(NOW, c),
         ("matchingQueue/t-{x}", {"userId": "t-{x}", "expiresAt": NOW - HOUR}),
         ("matchingQueue/live-{x}", {"userId": "live-{x}", "expiresAt": NOW + HOUR}),
     ),
@@ -89,19 +91,19 @@ QUERY_CASES = [
     ),
     QueryCase(
         "popular_public_models",
-        lambda c, x: queries.popular_public_models(c),
+        lambda c, x: client_queries.popular_public_models(c),
         ("vrmModels/m-{x}", {"isPublic": True, "tags": ["t{x}"], "downloadCount": 10**9}),
         ("vrmModels/hidden-{x}", {"isPublic": False, "tags": ["t{x}"], "downloadCount": 10**9 + 1}),
     ),
     QueryCase(
         "public_models_by_tag",
-        lambda c, x: queries.public_models_by_tag(c, f"t{x}"),
+        lambda c, x: client_queries.public_models_by_tag(c, f"t{x}"),
         ("vrmModels/tagged-{x}", {"isPublic": True, "tags": ["t{x}", "cute"], "downloadCount": 3}),
         ("vrmModels/untagged-{x}", {"isPublic": True, "tags": ["cute"], "downloadCount": 4}),
     ),
     QueryCase(
         "call_history",
-        lambda c, x: queries.call_history(c, f"u-{x}"),
+        lambda c, x: client_queries.call_history(c, f"u-{x}"),
         ("callSessions/c-{x}", {"participants": ["u-{x}", "v-{x}"], "startedAt": NOW}),
         ("callSessions/others-{x}", {"participants": ["v-{x}", "w-{x}"], "startedAt": NOW}),
     ),
@@ -204,8 +206,8 @@ def test_every_declared_index_is_used_by_some_query(ran: dict[str, Ran]) -> None
 
 
 def test_single_field_queries_need_no_composite_index(ran: dict[str, Ran]) -> None:
-    # expired_tickets filters one field only: Firestore's automatic single-field index serves it.
-    assert ran["expired_tickets"].needed == frozenset()
+    # expired_queue_entries filters one field only: Firestore's automatic single-field index serves it.
+    assert ran["expired_queue_entries"].needed == frozenset()
 
 
 def test_index_file_is_well_formed() -> None:

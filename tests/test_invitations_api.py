@@ -110,15 +110,20 @@ def test_encryption_round_trip_ciphertext_in_the_table_plaintext_through_the_api
         assert crypto.decrypt(row[column]) == plaintext
     assert created["vrchatProfile"] == "https://vrchat.com/home/user/usr_host"
     assert created["instanceLink"].startswith("https://vrchat.com/home/launch")
-    # Someone who has not joined sees the profile but not the instance link...
+    # Someone who has not joined sees neither the host's VRChat profile nor the instance link...
     _, seen, _ = call("GET", f"/invitations/{created['id']}", uid=guest)
-    assert seen["vrchatProfile"] == created["vrchatProfile"] and seen["instanceLink"] is None
-    # ... until they join.
+    assert seen["vrchatProfile"] is None and seen["instanceLink"] is None
+    # ... until they join; staff see both.
     assert (
         call("POST", f"/invitations/{created['id']}/participants", {"status": "joined"}, uid=guest)[0] == 201
     )
     _, seen, _ = call("GET", f"/invitations/{created['id']}", uid=guest)
     assert seen["instanceLink"] == created["instanceLink"]
+    assert seen["vrchatProfile"] == created["vrchatProfile"]
+    _, seen, _ = call("GET", f"/invitations/{created['id']}", uid=new_uid(), staff=True)
+    assert (
+        seen["vrchatProfile"] == created["vrchatProfile"] and seen["instanceLink"] == created["instanceLink"]
+    )
 
 
 def test_patch_by_host_updates_fields_and_reencrypts(call: Call) -> None:

@@ -92,7 +92,7 @@ def test_multifernet_rotation_and_misconfiguration() -> None:
 
 
 def test_reencrypt_all_moves_every_row_to_the_newest_key_and_back(engine: Engine) -> None:
-    current = settings().require(crypto.KEYS_VAR)
+    current = settings().invitations_encryption_keys
     new = Fernet.generate_key().decode()
     open_one, cancelled = new_invitation(), new_invitation()
     for invitation in (open_one, cancelled):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import re
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from croniter import croniter
 
-from deploy.manifest import ROOT, FunctionSpec, load_manifest
+from deploy.manifest import ROOT, FunctionSpec, ManifestError, load_manifest
 
 MANIFEST = load_manifest()
 FUNCTIONS_DIR = ROOT / "functions"
@@ -124,3 +126,72 @@ def test_readme_function_table_matches_the_manifest() -> None:
 def test_manifest_path_is_where_terraform_reads_it() -> None:
     assert (FUNCTIONS_DIR / "manifest.yaml").is_file()
     assert Path(ROOT / "firestore.rules").is_file() and Path(ROOT / "firestore.indexes.json").is_file()
+
+
+def test_schedule_interval_is_the_crons_period() -> None:
+    """The alerts are sized from interval_s, so it must be what the cron really does."""
+    for spec in MANIFEST.values():
+        for schedule in spec.schedules:
+            times = croniter(schedule.cron, datetime(2026, 1, 1, tzinfo=ZoneInfo(schedule.time_zone)))
+            fired = [times.get_next(datetime) for _ in range(6)]
+            gaps = {int((later - earlier).total_seconds()) for earlier, later in itertools.pairwise(fired)}
+            assert gaps == {schedule.interval_s}, (schedule.name, gaps)
+
+
+def test_every_schedule_names_a_success_line_its_function_logs() -> None:
+    for spec in MANIFEST.values():
+        for schedule in spec.schedules:
+            assert f'"{schedule.success_log}"' in (spec.source_dir / "main.py").read_text(), schedule.name
+
+
+def test_postgres_functions_name_roles_a_migration_creates() -> None:
+    migrations = "".join(p.read_text() for p in (ROOT / "migrations" / "versions").glob("*.py"))
+    for spec in MANIFEST.values():
+        assert bool(spec.database_roles) == spec.uses_postgres, spec.name
+        for role in spec.database_roles:
+            assert f'"{role}"' in migrations, f"{spec.name}: no migration creates {role}"
+
+
+def _manifest_with(tmp_path: Path, entry: str) -> Path:
+    path = tmp_path / "manifest.yaml"
+    path.write_text(
+        f"defaults: {{memory_mb: 256, timeout_s: 60, min_instances: 0, max_instances: 1, concurrency: 1}}\nfunctions:\n  f:\n{entry}"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("    trigger: {type: http}\n    stores: [postgres]\n", "must name its database_roles"),
+        (
+            "    trigger: {type: http}\n    stores: [redis]\n    database_roles: [vchat_x]\n",
+            "without postgres",
+        ),
+        ("    trigger: {type: http}\n    stores: [postgres]\n    database_roles: [admin]\n", "not a vchat_"),
+        ("    trigger: {type: http}\n    env: {FIRESTORE_EMULATOR_HOST: 'h:1'}\n", "local/development"),
+        ("    trigger: {type: http}\n    env: {DATABASE_URL: 'postgresql://u@h/db'}\n", "local/development"),
+        ("    trigger: {type: http}\n    env: {LIVEKIT_URL: 'ws://h'}\n", "plain-text"),
+        (
+            "    trigger: {type: pubsub, topic: t}\n    schedules: [{name: s, cron: '* * * * *'}]\n",
+            "interval_s",
+        ),
+    ],
+)
+def test_the_loader_refuses_an_unfit_entry(tmp_path: Path, entry: str, message: str) -> None:
+    with pytest.raises(ManifestError, match=message):
+        load_manifest(_manifest_with(tmp_path, entry))
+
+
+def test_only_urls_a_function_connects_to_must_be_tls() -> None:
+    from deploy.manifest import deployed_env_problems
+
+    assert deployed_env_problems({"CORS_ALLOWED_ORIGINS": "http://localhost:5173"}) == []
+    assert deployed_env_problems({"VROID_API_URL": "https://hub.vroid.com"}) == []
+    assert deployed_env_problems({"VROID_API_URL": "http://hub.vroid.com"}) == [
+        "VROID_API_URL uses a plain-text URL"
+    ]
+    assert deployed_env_problems({"PUBSUB_EMULATOR_HOST": "127.0.0.1:8085", "VCHAT_GATEWAY_PORT": "1"}) == [
+        "PUBSUB_EMULATOR_HOST is a local/development variable",
+        "VCHAT_GATEWAY_PORT is a local/development variable",
+    ]

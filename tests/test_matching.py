@@ -10,12 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devstack.stack import Stack
-from shared import keys
+from shared import keys, redis_scripts
 from shared.clients.firestore import get_firestore
 from shared.clients.redis import get_redis
+from shared.config import settings
 from shared.errors import ApiError
-from shared.matching import codes, config, model, pairing, presence, rooms, scripts, tickets
+from shared.matching import model, pairing, queue
 from shared.matching.model import Preferences
+from shared.rooms import codes, membership, select
+from shared.users import state
 from tests.conftest import wait_for
 from tests.matching_helpers import clear_matching_redis, mirror, new_user, room, user
 
@@ -36,8 +39,8 @@ def now() -> datetime:
 def redis_ticket(uid: str, gender: str, want: str, place_ms: int, exp_ms: int | None = None) -> None:
     """A ticket put in Redis by the real enqueue script (no Firestore): for rules of the Redis step."""
     exp_ms = exp_ms or place_ms + 3_600_000
-    scripts.run(
-        "enqueue",
+    redis_scripts.run(
+        "matching/enqueue",
         [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],
         [
             keys.MATCHING_TICKET_PREFIX,
@@ -117,8 +120,8 @@ def test_pairing_never_pairs_a_user_with_themselves_and_skips_expired_tickets() 
 
 def test_enqueue_is_idempotent_and_keeps_the_place() -> None:
     uid = new_user("male")
-    first = tickets.enqueue(uid, Preferences("female"), now())
-    second = tickets.enqueue(uid, Preferences(), now())
+    first = queue.enqueue(uid, Preferences("female"), now())
+    second = queue.enqueue(uid, Preferences(), now())
     assert second.created_at == first.created_at and second.expires_at >= first.expires_at
     assert queued() == [uid]
     assert get_redis().zscore(keys.MATCHING_QUEUE, uid) == int(first.created_at.timestamp() * 1000)
@@ -133,9 +136,9 @@ def test_enqueue_is_idempotent_and_keeps_the_place() -> None:
 
 def test_leaving_the_queue_is_idempotent() -> None:
     uid = new_user("female")
-    tickets.enqueue(uid, Preferences(), now())
-    assert tickets.remove_from_queue(uid, reason="test") is True
-    assert tickets.remove_from_queue(uid, reason="test") is False
+    queue.enqueue(uid, Preferences(), now())
+    assert queue.remove_from_queue(uid, reason="test") is True
+    assert queue.remove_from_queue(uid, reason="test") is False
     assert mirror(uid) is None and user(uid)["status"] == "online"
     assert queued() == [] and not get_redis().exists(keys.matching_ticket(uid))
     assert get_redis().zscore(keys.MATCHING_EXPIRY, uid) is None
@@ -143,19 +146,19 @@ def test_leaving_the_queue_is_idempotent() -> None:
 
 def test_leaving_does_not_touch_a_user_who_is_not_matching() -> None:
     uid = new_user("female", status="in_call")
-    assert tickets.remove_from_queue(uid, reason="offline") is False
+    assert queue.remove_from_queue(uid, reason="offline") is False
     assert user(uid)["status"] == "in_call"
 
 
 def test_expired_tickets_are_removed_and_status_returns_to_online() -> None:
     old, fresh = new_user("male"), new_user("female")
-    tickets.enqueue(old, Preferences(), now() - timedelta(seconds=config.ticket_ttl_s() + 5))
-    tickets.enqueue(fresh, Preferences(), now())
-    assert tickets.expire_tickets(now(), 100) >= 1
+    queue.enqueue(old, Preferences(), now() - timedelta(seconds=settings().matching_ticket_ttl_s + 5))
+    queue.enqueue(fresh, Preferences(), now())
+    assert queue.expire_tickets(now(), 100) >= 1
     assert mirror(old) is None and user(old)["status"] == "online"
     assert not get_redis().exists(keys.matching_ticket(old)) and old not in queued()
     assert mirror(fresh) is not None and fresh in queued() and user(fresh)["status"] == "matching"
-    tickets.expire_tickets(now(), 100)  # again: the old one is gone, the fresh one stays
+    queue.expire_tickets(now(), 100)  # again: the old one is gone, the fresh one stays
     assert mirror(old) is None and mirror(fresh) is not None and fresh in queued()
 
 
@@ -170,15 +173,15 @@ def test_expiry_also_finds_mirrors_redis_lost() -> None:
             "expiresAt": now() - timedelta(minutes=1),
         }
     )
-    tickets.expire_tickets(now(), 1000)
+    queue.expire_tickets(now(), 1000)
     assert mirror(uid) is None and user(uid)["status"] == "online"
 
 
 def test_a_user_in_a_room_cannot_enqueue() -> None:
     uid = new_user("male")
-    created = rooms.create_select_room(uid, 2, now())
+    created = select.create_select_room(uid, 2, now())
     with pytest.raises(ApiError) as caught:
-        tickets.enqueue(uid, Preferences(), now())
+        queue.enqueue(uid, Preferences(), now())
     assert caught.value.status == 409 and caught.value.code == "already_in_room"
     assert mirror(uid) is None and user(uid)["currentRoomId"] == created.room_id
 
@@ -188,9 +191,9 @@ def test_a_user_in_a_room_cannot_enqueue() -> None:
 
 def test_a_compatible_pair_gets_a_room_in_one_transaction() -> None:
     a, b, c = new_user("male"), new_user("female"), new_user("male")
-    tickets.enqueue(a, Preferences("female"), now())
-    tickets.enqueue(c, Preferences("female"), now())
-    tickets.enqueue(b, Preferences(), now())
+    queue.enqueue(a, Preferences("female"), now())
+    queue.enqueue(c, Preferences("female"), now())
+    queue.enqueue(b, Preferences(), now())
     report = pairing.match_waiting()
     assert len(report.created) == 1
     doc = room(report.created[0])
@@ -210,11 +213,11 @@ def test_a_compatible_pair_gets_a_room_in_one_transaction() -> None:
 
 def test_a_partner_who_left_meanwhile_is_dropped_and_the_other_keeps_their_place() -> None:
     a, b = new_user("male"), new_user("female")
-    tickets.enqueue(a, Preferences(), now())
-    tickets.enqueue(b, Preferences(), now())
+    queue.enqueue(a, Preferences(), now())
+    queue.enqueue(b, Preferences(), now())
     place = get_redis().zscore(keys.MATCHING_QUEUE, a)
     (claim,) = pairing.claim_pairs(1)
-    tickets.remove_from_queue(b, reason="test")
+    queue.remove_from_queue(b, reason="test")
     pairing.process_claim(claim, pairing.Report())
     assert room(claim.pair_id) is None
     assert get_redis().zscore(keys.MATCHING_QUEUE, a) == place and mirror(a) is not None
@@ -223,8 +226,8 @@ def test_a_partner_who_left_meanwhile_is_dropped_and_the_other_keeps_their_place
 
 def test_failure_after_the_pair_left_the_queue_puts_both_back_in_place() -> None:
     a, b = new_user("male"), new_user("female")
-    tickets.enqueue(a, Preferences(), now())
-    tickets.enqueue(b, Preferences(), now())
+    queue.enqueue(a, Preferences(), now())
+    queue.enqueue(b, Preferences(), now())
     places = {uid: get_redis().zscore(keys.MATCHING_QUEUE, uid) for uid in (a, b)}
 
     def fail(stage: str, claim: pairing.Claim) -> None:
@@ -242,7 +245,7 @@ def test_failure_after_the_pair_left_the_queue_puts_both_back_in_place() -> None
 def test_an_error_after_the_commit_keeps_the_room() -> None:
     a, b = new_user("male"), new_user("female")
     for uid in (a, b):
-        tickets.enqueue(uid, Preferences(), now())
+        queue.enqueue(uid, Preferences(), now())
 
     def fail(stage: str, claim: pairing.Claim) -> None:
         if stage == "committed":
@@ -256,12 +259,12 @@ def test_an_error_after_the_commit_keeps_the_room() -> None:
 def test_seated_users_put_back_by_a_late_sweep_never_get_a_second_room() -> None:
     a, b, c = new_user("male"), new_user("female"), new_user("female")
     for uid in (a, b):
-        tickets.enqueue(uid, Preferences(), now())
+        queue.enqueue(uid, Preferences(), now())
     (claim,) = pairing.claim_pairs(1)
     assert pairing.create_random_room(claim, now())[0] == "created"
     # A sweep that looked before the commit landed puts both back in the queue.
     assert pairing.settle(claim.pair_id, "requeue", "requeue") == (2, 0)
-    tickets.enqueue(c, Preferences(), now())
+    queue.enqueue(c, Preferences(), now())
     report = pairing.match_waiting()
     assert report.created == [] and report.dropped >= 1  # whoever c meets is seated already
     while pairing.match_waiting().dropped:
@@ -273,11 +276,11 @@ def test_seated_users_put_back_by_a_late_sweep_never_get_a_second_room() -> None
 def test_a_crashed_worker_s_claim_is_settled_by_the_sweep() -> None:
     a, b = new_user("male"), new_user("female")
     for uid in (a, b):
-        tickets.enqueue(uid, Preferences(), now())
+        queue.enqueue(uid, Preferences(), now())
     (_claim,) = pairing.claim_pairs(1)  # ... and the worker dies here
     assert queued() == []
     assert pairing.reclaim_stale_claims(now()).requeued == 0  # not due yet
-    later = now() + timedelta(seconds=config.claim_timeout_s() + 1)
+    later = now() + timedelta(seconds=settings().matching_claim_timeout_s + 1)
     assert pairing.reclaim_stale_claims(later).requeued == 2
     assert sorted(queued()) == sorted([a, b])
     (created,) = pairing.match_waiting().created
@@ -287,10 +290,10 @@ def test_a_crashed_worker_s_claim_is_settled_by_the_sweep() -> None:
 def test_a_claim_whose_room_was_committed_is_spent_by_the_sweep() -> None:
     a, b = new_user("male"), new_user("female")
     for uid in (a, b):
-        tickets.enqueue(uid, Preferences(), now())
+        queue.enqueue(uid, Preferences(), now())
     (claim,) = pairing.claim_pairs(1)
     assert pairing.create_random_room(claim, now()) == ("created", [])  # ... then the worker dies
-    later = now() + timedelta(seconds=config.claim_timeout_s() + 1)
+    later = now() + timedelta(seconds=settings().matching_claim_timeout_s + 1)
     assert pairing.reclaim_stale_claims(later).created == [claim.pair_id]
     assert queued() == [] and not get_redis().exists(keys.matching_ticket(a))
 
@@ -312,46 +315,47 @@ def test_room_codes_are_short_and_unambiguous() -> None:
 
 def test_select_room_create_join_full_leave() -> None:
     owner, guest, late = new_user("male"), new_user("female"), new_user("other")
-    created = rooms.create_select_room(owner, 2, now())
+    created = select.create_select_room(owner, 2, now())
     doc = room(created.room_id)
     assert doc is not None and doc["roomCode"] == created.room_code and doc["type"] == "select"
     assert doc["participants"] == [owner] and doc["createdBy"] == owner and doc["status"] == "waiting"
     typed = created.room_code.lower()[:3] + "-" + created.room_code.lower()[3:]
-    assert rooms.join_by_code(guest, codes.parse_code(typed), now()) == created.room_id
-    assert rooms.join_by_code(guest, created.room_code, now()) == created.room_id  # idempotent
+    assert select.join_by_code(guest, codes.parse_code(typed), now()) == created.room_id
+    assert select.join_by_code(guest, created.room_code, now()) == created.room_id  # idempotent
     with pytest.raises(ApiError) as caught:
-        rooms.join_by_code(late, created.room_code, now())
-    assert caught.value.status == 409 and caught.value.code == "room_full"
+        select.join_by_code(late, created.room_code, now())
+    # A stranger cannot tell a full room from one that does not exist.
+    assert caught.value.status == 404 and caught.value.code == "not_found"
     assert room(created.room_id)["participants"] == [owner, guest]  # type: ignore[index]
     wait_for(lambda: (room(created.room_id) or {}).get("status") == "active")  # on_room_written
-    assert rooms.leave_room(guest, created.room_id, now()) is True
-    assert rooms.leave_room(guest, created.room_id, now()) is False
+    assert membership.leave(guest, created.room_id, now()).changed is True
+    assert membership.leave(guest, created.room_id, now()).changed is False
     assert room(created.room_id)["participants"] == [owner]  # type: ignore[index]
-    assert user(guest)["currentRoomId"] is None and user(guest)["status"] == "online"
+    assert "currentRoomId" not in user(guest) and user(guest)["status"] == "online"
     # An active room left with one participant is closed by on_room_written; its code then 404s.
     wait_for(lambda: (room(created.room_id) or {}).get("status") == "closed")
     with pytest.raises(ApiError) as caught:
-        rooms.join_by_code(late, created.room_code, now())
+        select.join_by_code(late, created.room_code, now())
     assert caught.value.status == 404
 
 
 def test_unknown_and_closed_codes_are_404() -> None:
     owner, guest = new_user(), new_user()
     with pytest.raises(ApiError) as caught:
-        rooms.join_by_code(guest, "ZZZZZZ", now())
+        select.join_by_code(guest, "ZZZZZZ", now())
     assert caught.value.status == 404
-    created = rooms.create_select_room(owner, 4, now())
+    created = select.create_select_room(owner, 4, now())
     get_firestore().collection("rooms").document(created.room_id).update({"status": "closed"})
     with pytest.raises(ApiError) as caught:
-        rooms.join_by_code(guest, created.room_code, now())
+        select.join_by_code(guest, created.room_code, now())
     assert caught.value.status == 404
 
 
 def test_joining_a_room_cancels_the_random_queue_ticket() -> None:
     owner, guest = new_user(), new_user()
-    created = rooms.create_select_room(owner, 3, now())
-    tickets.enqueue(guest, Preferences(), now())
-    rooms.join_by_code(guest, created.room_code, now())
+    created = select.create_select_room(owner, 3, now())
+    queue.enqueue(guest, Preferences(), now())
+    select.join_by_code(guest, created.room_code, now())
     assert mirror(guest) is None and guest not in queued()
     assert user(guest)["status"] == "in_call"
 
@@ -361,14 +365,14 @@ def test_joining_a_room_cancels_the_random_queue_ticket() -> None:
 
 def test_heartbeats_write_firestore_only_on_change() -> None:
     uid = new_user(status="offline")
-    first = presence.heartbeat(uid, "online", now())
-    assert first == presence.Heartbeat("online", True) and user(uid)["status"] == "online"
+    first = state.heartbeat(uid, "online", now())
+    assert first == state.Heartbeat("online", True) and user(uid)["status"] == "online"
     written_at = user(uid)["lastActiveAt"]
     for _ in range(3):
-        assert presence.heartbeat(uid, "online", now()) == presence.Heartbeat("online", False)
+        assert state.heartbeat(uid, "online", now()) == state.Heartbeat("online", False)
     assert user(uid)["lastActiveAt"] == written_at
     assert get_redis().ttl(keys.presence(uid)) <= keys.PRESENCE_TTL_S
-    assert presence.heartbeat(uid, "offline", now()) == presence.Heartbeat("offline", True)
+    assert state.heartbeat(uid, "offline", now()) == state.Heartbeat("offline", True)
     assert user(uid)["status"] == "offline"
     # on_user_written mirrors each status write too; once its events settle, Redis agrees.
     wait_for(lambda: get_redis().get(keys.presence(uid)) == "offline")
@@ -376,15 +380,15 @@ def test_heartbeats_write_firestore_only_on_change() -> None:
 
 def test_a_heartbeat_after_the_window_writes_again() -> None:
     uid = new_user()
-    presence.heartbeat(uid, "online", now())
+    state.heartbeat(uid, "online", now())
     get_redis().delete(keys.presence_synced(uid))  # the coalescing window ran out
-    assert presence.heartbeat(uid, "online", now()).written
+    assert state.heartbeat(uid, "online", now()).written
 
 
 def test_online_heartbeat_does_not_override_in_call() -> None:
     uid = new_user()
-    rooms.create_select_room(uid, 2, now())
+    select.create_select_room(uid, 2, now())
     get_redis().delete(keys.presence(uid), keys.presence_synced(uid))  # Redis forgot: Firestore decides
-    beat = presence.heartbeat(uid, "online", now())
+    beat = state.heartbeat(uid, "online", now())
     assert beat.status == "in_call" and user(uid)["status"] == "in_call"
     assert get_redis().get(keys.presence(uid)) == "in_call"

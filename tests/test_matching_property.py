@@ -25,7 +25,8 @@ from devstack.stack import Stack
 from shared import keys
 from shared.clients.firestore import get_firestore
 from shared.clients.redis import get_redis
-from shared.matching import config, model, pairing, tickets
+from shared.config import settings
+from shared.matching import model, pairing, queue
 from shared.matching.model import Preferences
 from tests.matching_helpers import clear_matching_redis, mirror, new_user, user
 
@@ -66,7 +67,7 @@ def test_concurrent_workers_with_failures_never_double_match_or_lose_a_user(seed
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(
             pool.map(
-                lambda uid: tickets.enqueue(
+                lambda uid: queue.enqueue(
                     uid,
                     Preferences(None if population[uid][1] == "any" else population[uid][1]),
                     datetime.now(UTC),
@@ -106,7 +107,7 @@ def test_concurrent_workers_with_failures_never_double_match_or_lose_a_user(seed
     def leaver() -> None:
         for uid in rng.sample(uids, 6):
             time.sleep(rng.random() * 0.3)
-            tickets.remove_from_queue(uid, reason="property-test")
+            queue.remove_from_queue(uid, reason="property-test")
             leavers.add(uid)
 
     threads = [threading.Thread(target=worker) for _ in range(WORKERS)] + [threading.Thread(target=leaver)]
@@ -119,7 +120,7 @@ def test_concurrent_workers_with_failures_never_double_match_or_lose_a_user(seed
         thread.join()
 
     # The sweep settles what dead workers left; then clean rounds until nothing changes.
-    later = datetime.now(UTC) + timedelta(seconds=config.claim_timeout_s() + 1)
+    later = datetime.now(UTC) + timedelta(seconds=settings().matching_claim_timeout_s + 1)
     pairing.reclaim_stale_claims(later, limit=1000)
     while pairing.match_waiting().created:
         pass
@@ -136,19 +137,19 @@ def test_concurrent_workers_with_failures_never_double_match_or_lose_a_user(seed
         for uid in (a, b):
             assert uid not in seen, f"{uid} is in two rooms: {seen[uid]} and {room_id}"
             seen[uid] = room_id
-    queue = set(get_redis().zrange(keys.MATCHING_QUEUE, 0, -1))
+    in_queue = set(get_redis().zrange(keys.MATCHING_QUEUE, 0, -1))
     waiting: list[str] = []
     for uid in uids:
         state = user(uid)
         if uid in seen:
             assert state["currentRoomId"] == seen[uid] and state["status"] == "in_call"
-            assert mirror(uid) is None and uid not in queue
+            assert mirror(uid) is None and uid not in in_queue
         elif uid in leavers:
-            assert state["status"] == "online" and mirror(uid) is None and uid not in queue
+            assert state["status"] == "online" and mirror(uid) is None and uid not in in_queue
             assert not state.get("currentRoomId")
         else:  # not seated and did not leave: must still be waiting, in Firestore and in Redis
             assert state["status"] == "matching" and mirror(uid) is not None, uid
-            assert uid in queue, f"{uid} was lost from the queue"
+            assert uid in in_queue, f"{uid} was lost from the queue"
             waiting.append(uid)
     # ... and the clean rounds left no compatible pair waiting
     for i, a in enumerate(waiting):

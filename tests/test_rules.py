@@ -387,6 +387,46 @@ def cases() -> list[Case]:
         )
     )
 
+    full_settings = {
+        "locale": "ja-JP",
+        "theme": "dark",
+        "micDeviceId": "mic-1",
+        "cameraDeviceId": "cam-1",
+        "speakerDeviceId": "spk-1",
+        "volume": 0.8,
+        "mirrorVideo": True,
+        "noiseSuppression": False,
+        "showCaptions": True,
+    }
+    private_settings: tuple[tuple[str, Any, bool], ...] = (
+        ("every-known-setting", full_settings, True),
+        # What a map of free-form values allowed: twenty values of 49 KB each.
+        ("tamper-twenty-big-values", {f"k{i}": "x" * 49_000 for i in range(20)}, False),
+        ("tamper-unknown-setting", {"locale": "ja", "payload": "x"}, False),
+        ("tamper-locale-long", {"locale": "x" * 36}, False),
+        ("tamper-device-id-long", {"micDeviceId": "m" * 257}, False),
+        ("tamper-volume-above-1", {"volume": 1.5}, False),
+        ("tamper-volume-text", {"volume": "loud"}, False),
+        ("tamper-theme-unknown", {"theme": "neon"}, False),
+        ("tamper-mirror-not-bool", {"mirrorVideo": "yes"}, False),
+        ("tamper-noise-not-bool", {"noiseSuppression": 1}, False),
+        ("tamper-captions-not-bool", {"showCaptions": "on"}, False),
+        ("tamper-camera-id-not-text", {"cameraDeviceId": 7}, False),
+        ("tamper-speaker-id-long", {"speakerDeviceId": "s" * 257}, False),
+    )
+    for name, settings_value, ok in private_settings:
+        add(
+            Case(
+                f"private:update:settings-{name}",
+                "owner",
+                "update",
+                "users/{o}/private/profile",
+                ok,
+                {"settings": settings_value},
+                seed=PRIVATE,
+            )
+        )
+
     # ---- users/{uid}/vrmSettings/{id}: owner only, validated ----------------------------------------
     setting_path = "users/{o}/vrmSettings/s-{x}"
     new_setting = {k: v for k, v in vrm_setting().items() if k != "createdAt"}
@@ -455,6 +495,11 @@ def cases() -> list[Case]:
         ("scale-11", custom(scale=11)),
         ("scale-string", custom(scale="big")),
         ("animations-not-map", custom(animations="dance")),
+        # What a map of free-form values allowed: 32 animations of 30 KB each.
+        ("animations-thirty-two-big", custom(animations={f"a{i}": "x" * 30_000 for i in range(32)})),
+        ("animations-unknown-slot", custom(animations={"moonwalk": "anim-1"})),
+        ("animations-id-too-long", custom(animations={"idle": "x" * 129})),
+        ("animations-id-not-text", custom(animations={"wave": 3})),
         ("customSettings-unknown-key", custom(shader="glow")),
         ("customSettings-not-map", {**new_setting, "customSettings": [1, 2]}),
         ("private-model", {**new_setting, "vrmModelId": "priv-{x}"}),
@@ -487,8 +532,26 @@ def cases() -> list[Case]:
             seed=MODELS,
         )
     )
+    every_slot = {
+        slot: f"anim-{slot}"
+        for slot in (
+            "idle",
+            "walk",
+            "run",
+            "jump",
+            "sit",
+            "wave",
+            "clap",
+            "dance",
+            "nod",
+            "bow",
+            "laugh",
+            "think",
+        )
+    }
     setting_edits: tuple[tuple[str, dict[str, Any], bool], ...] = (
         ("move-and-scale", {"customSettings": {"position": [1, 2, 3], "scale": 2.5}}, True),
+        ("every-animation-slot", {"customSettings": {"animations": every_slot}}, True),
         ("switch-model", {"vrmModelId": "pub-{x}", "isPrimary": True}, True),
         ("tamper-scale-50", {"customSettings": {"scale": 50}}, False),
         ("tamper-private-model", {"vrmModelId": "priv-{x}"}, False),
@@ -518,6 +581,26 @@ def cases() -> list[Case]:
             )
         )
         add(Case(f"sessions:delete:{who}", who, "delete", session_path, ok, seed=SESSION))
+    full_device = {
+        "platform": "web",
+        "os": "macOS",
+        "osVersion": "15.1",
+        "browser": "Chrome",
+        "browserVersion": "131",
+        "model": "MacBookPro18,3",
+        "appVersion": "1.4.0",
+    }
+    add(
+        Case(
+            "sessions:create:every-device-field",
+            "owner",
+            "create",
+            session_path,
+            True,
+            {**NEW_SESSION, "deviceInfo": full_device},
+            SESSION_TIMES,
+        )
+    )
     bad_new_sessions: tuple[tuple[str, dict[str, Any]], ...] = (
         ("firebaseToken", {**NEW_SESSION, "firebaseToken": "eyJhbGciOi.x.y"}),
         ("livekitToken", {**NEW_SESSION, "livekitToken": "eyJhbGciOi.x.y"}),
@@ -528,6 +611,11 @@ def cases() -> list[Case]:
         ("expiresAt-not-timestamp", {**NEW_SESSION, "expiresAt": "tomorrow"}),
         ("userAgent-huge", {**NEW_SESSION, "userAgent": "x" * 600}),
         ("deviceInfo-not-map", {**NEW_SESSION, "deviceInfo": "iPhone"}),
+        # What a map of free-form values allowed: ten values of 90 KB each.
+        ("deviceInfo-ten-big", {**NEW_SESSION, "deviceInfo": {f"k{i}": "x" * 90_000 for i in range(10)}}),
+        ("deviceInfo-unknown-key", {**NEW_SESSION, "deviceInfo": {"fingerprint": "abc"}}),
+        ("deviceInfo-platform-long", {**NEW_SESSION, "deviceInfo": {"platform": "p" * 65}}),
+        ("deviceInfo-model-not-text", {**NEW_SESSION, "deviceInfo": {"model": 15}}),
     )
     for name, data in bad_new_sessions:
         add(

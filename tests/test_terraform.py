@@ -159,10 +159,18 @@ def test_stateful_resources_are_protected() -> None:
 
 def test_no_secret_value_is_in_terraform() -> None:
     resources = module_blocks("resource")
-    assert not any(name.startswith("google_secret_manager_secret_version") for name in resources)
+    # The one secret version Terraform writes is the Upstash URL, built from the database it
+    # creates (so its password is in the state: docs/deploy.md); every other secret is added by hand.
+    versions = [name for name in resources if name.startswith("google_secret_manager_secret_version")]
+    assert versions == ["google_secret_manager_secret_version.redis_url"]
+    redis_url = resources["google_secret_manager_secret_version.redis_url"]
+    assert redis_url["count"] == "${var.upstash.enabled ? 1 : 0}"
+    assert redis_url["secret_data"].startswith("rediss://default:${upstash_redis_database.main[0].password}@")
     for path in tf_files():
         source = path.read_text()
-        assert "secret_data" not in source and not re.search(r"\bpassword\s*=", source), path
+        if path.name != "redis.tf":
+            assert "secret_data" not in source, path
+        assert not re.search(r"\bpassword\s*=", source), path
     # Every secret a function reads is a Secret Manager secret, granted per function.
     assert resources["google_secret_manager_secret.secrets"]["for_each"] == "${local.secret_ids}"
     assert resources["google_secret_manager_secret_iam_member.access"]["for_each"] == "${local.secret_access}"
@@ -192,3 +200,152 @@ def test_variables_have_types_and_descriptions_and_environments_use_the_module()
         for variable in root.get("variable", []):
             ((name, body),) = variable.items()
             assert body.get("description") and body.get("type"), (env, name)
+
+
+# -- production shape: fail-safe env, IAM names, database, alerts, dead letters, Redis ------------
+def test_deployed_function_env_is_fail_safe() -> None:
+    """Manifest env + what Terraform adds: no emulator, no development flag, no plain-text URL; and
+    Terraform itself refuses one (a precondition with the same rule as deploy/manifest.py)."""
+    from deploy.manifest import DEVELOPMENT_ONLY_VARIABLES, deployed_env_problems, load_manifest
+
+    locals_text = (MODULE / "locals.tf").read_text()
+    added = set(re.findall(r"^\s+([A-Z][A-Z0-9_]+)\s+=", locals_text.split("function_env = {", 1)[1], re.M))
+    assert {"GOOGLE_CLOUD_PROJECT", "CLOUD_SQL_INSTANCE", "DB_IAM_USER"} <= added
+    for name, spec in load_manifest().items():
+        env = {**spec.env, **dict.fromkeys(added, "set-by-terraform")}
+        assert deployed_env_problems(env) == [], name
+    pattern = re.search(r'development_only_env = "\^\((.*)\)\$"', locals_text)
+    assert pattern and pattern.group(1) == DEVELOPMENT_ONLY_VARIABLES.pattern
+    function = text(module_blocks("resource")["google_cloudfunctions2_function.function"])
+    assert "local.function_env[each.key]" in function and "precondition" in function
+    assert "local.development_only_env" in function and "local.plain_text_url" in function
+    livekit = text(module_blocks("variable")["livekit_url"])
+    assert "wss://" in livekit and "validation" in livekit
+
+
+def test_iam_database_user_names_are_the_ones_the_grant_code_uses() -> None:
+    from deploy import database_roles
+
+    iam = (MODULE / "iam.tf").read_text()
+    assert 'account_id   = substr("fn-${replace(each.key, "_", "-")}-${var.environment}", 0, 30)' in iam
+    database = (MODULE / "database.tf").read_text()
+    assert 'trimsuffix(google_service_account.function[each.key].email, ".gserviceaccount.com")' in database
+    assert database_roles.iam_database_user("invitations_api", "prod", "p") == "fn-invitations-api-prod@p.iam"
+    # Account ids are cut at 30 characters, so every name fits PostgreSQL's 63-byte role names
+    # when the project id has at most 28; a longer one is refused by a precondition before apply.
+    longest = max((name for name in manifest()["functions"]), key=len)
+    assert len(database_roles.iam_database_user(longest, "a" * 11, "p" * 28)) <= 63
+    assert len(database_roles.iam_database_user(longest, "a" * 11, "p" * 30)) > 63
+    user = text(module_blocks("resource")["google_sql_user.function"])
+    assert "precondition" in user and "<= 63" in user
+
+
+def test_no_project_wide_impersonation_roles() -> None:
+    for name, body in module_blocks("resource").items():
+        if name.startswith("google_project_iam_member"):
+            assert "serviceAccountTokenCreator" not in text(body) and "serviceAccountUser" not in text(
+                body
+            ), name
+    grant = module_blocks("resource")["google_service_account_iam_member.pubsub_token_creator"]
+    assert grant["service_account_id"] == "${google_service_account.events.name}"
+
+
+def _local_postgres_major() -> int:
+    postgres = shutil.which("postgres") or "/usr/lib/postgresql/15/bin/postgres"
+    version = subprocess.run([postgres, "--version"], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"(\d+)\.\d+", version).group(1))  # type: ignore[union-attr]
+
+
+def test_database_backups_versions_flags_and_budget_inputs() -> None:
+    sql = module_blocks("resource")["google_sql_database_instance.main"]
+    assert sql["database_version"] == f"POSTGRES_{_local_postgres_major()}"  # what the tests ran on
+    backups = sql["settings"][0]["backup_configuration"][0]
+    assert backups["point_in_time_recovery_enabled"] is True and backups["enabled"] is True
+    assert backups["backup_retention_settings"][0] == {"retained_backups": 30, "retention_unit": "COUNT"}
+    assert backups["transaction_log_retention_days"] == 7
+    flags = {f["name"]: f["value"] for f in sql["settings"][0]["database_flags"]}
+    assert flags["max_connections"] == "${tostring(var.sql_max_connections)}"
+    assert flags["log_min_duration_statement"] == "-1"  # no statement with its values in the logs
+    assert flags["cloudsql.iam_authentication"] == "on"
+    insights = sql["settings"][0]["insights_config"][0]
+    assert insights["query_insights_enabled"] is True and insights["record_client_address"] is False
+    assert sql["settings"][0]["ip_configuration"][0]["ssl_mode"] == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
+
+
+RUNBOOK_LINK = re.compile(r"\$\{var\.runbook_url\}#([a-z0-9-]+)")
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes."""
+    headings = re.findall(r"^#{1,6} (.+)$", markdown, re.M)
+    return {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_alert_links_a_runbook_section_that_exists() -> None:
+    anchors = _anchors((ROOT / "docs" / "operations.md").read_text())
+    policies = {
+        k: v for k, v in module_blocks("resource").items() if k.startswith("google_monitoring_alert_policy")
+    }
+    assert len(policies) >= 8
+    for name, policy in policies.items():
+        content = policy["documentation"][0]["content"]
+        links = RUNBOOK_LINK.findall(content)
+        assert links, f"{name}: no runbook link"
+        assert set(links) <= anchors, f"{name}: {set(links) - anchors} is not a heading of docs/operations.md"
+        assert policy["notification_channels"] == "${local.notification_channels}", name
+
+
+def test_alerts_cover_jobs_database_events_http_and_dead_letters() -> None:
+    resources = module_blocks("resource")
+    for kind in ("job_absent", "job_failing"):
+        assert resources[f"google_monitoring_alert_policy.{kind}"]["for_each"] == "${local.schedules}"
+    absent = resources["google_monitoring_alert_policy.job_absent"]["conditions"][0]
+    assert "condition_absent" in absent and "local.job_alerts[each.key].absent_s" in text(absent)
+    assert "3 * s.interval_s" in (MODULE / "alerts.tf").read_text()
+    success = resources["google_logging_metric.job_success"]
+    assert success["for_each"] == "${local.schedules}" and "each.value.success_log" in text(success)
+    assert "severity<ERROR" in text(success)
+    connections = text(resources["google_monitoring_alert_policy.sql_connections"])
+    assert "postgresql/num_backends" in connections and "local.sql_connection_alert_threshold" in connections
+    assert "floor(var.sql_max_connections * 0.8)" in (MODULE / "alerts.tf").read_text()
+    slow = text(resources["google_monitoring_alert_policy.sql_slow_queries"])
+    assert "insights/aggregate/latencies" in slow and "REDUCE_PERCENTILE_95" in slow
+    assert "oldest_unacked_message_age" in text(resources["google_monitoring_alert_policy.event_backlog"])
+    http = resources["google_monitoring_alert_policy.http_5xx"]
+    assert http["for_each"] == "${local.http_functions}" and "denominator_filter" in text(http)
+    letters = resources["google_monitoring_alert_policy.dead_letters"]
+    assert letters["for_each"] == "${local.event_functions}" and "num_undelivered_messages" in text(letters)
+
+
+def test_dead_letter_topics_for_every_event_trigger_with_scoped_iam() -> None:
+    from deploy import dead_letters
+    from deploy.manifest import load_manifest
+
+    resources = module_blocks("resource")
+    for name in ("google_pubsub_topic.dead_letter", "google_pubsub_subscription.dead_letter_hold"):
+        assert resources[name]["for_each"] == "${local.event_functions}"
+    assert (
+        resources["google_pubsub_topic.dead_letter"]["name"] == 'dead-letter-${replace(each.key, "_", "-")}'
+    )
+    assert dead_letters.topic_name("on_room_written") == "dead-letter-on-room-written"
+    publisher = resources["google_pubsub_topic_iam_member.dead_letter_publisher"]
+    assert publisher["role"] == "roles/pubsub.publisher" and "dead_letter[each.key]" in publisher["topic"]
+    attempts = re.search(r"dead_letter_max_delivery_attempts = (\d+)", (MODULE / "locals.tf").read_text())
+    assert attempts and int(attempts.group(1)) == dead_letters.MAX_DELIVERY_ATTEMPTS
+    script = "\n".join(dead_letters.commands(load_manifest(), "proj", "asia-northeast1"))
+    events = [n for n, s in load_manifest().items() if s.trigger_type != "http"]
+    for name in events:
+        assert f"--dead-letter-topic=projects/proj/topics/dead-letter-{name.replace('_', '-')}" in script
+    assert script.count("roles/pubsub.subscriber") == len(events)
+
+
+def test_upstash_redis_is_tls_without_eviction_and_optional() -> None:
+    versions = text(parsed(MODULE / "versions.tf"))
+    assert "upstash/upstash" in versions
+    redis = module_blocks("resource")["upstash_redis_database.main"]
+    assert redis["tls"] is True and redis["eviction"] is False
+    assert redis["count"] == "${var.upstash.enabled ? 1 : 0}"
+    for env in ENVIRONMENTS:
+        root = (ROOT / "terraform" / "environments" / env / "main.tf").read_text()
+        assert 'provider "upstash"' in root
+        assert re.search(r"upstash\s+= \{ enabled = var.upstash_enabled \}", root), env

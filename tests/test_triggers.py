@@ -235,7 +235,7 @@ def test_user_going_offline_leaves_the_room_which_then_closes(stack: Stack) -> N
 
 def test_user_going_offline_leaves_the_matching_queue(stack: Stack) -> None:
     from shared.matching.model import Preferences
-    from shared.matching.tickets import enqueue
+    from shared.matching.queue import enqueue
 
     (uid,) = new_users(1, status="online")
     enqueue(uid, Preferences(), datetime.now(UTC))  # the real ticket: Redis queue + matchingQueue mirror

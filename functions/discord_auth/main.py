@@ -20,7 +20,7 @@ from shared.errors import invalid
 from shared.http import Api, ApiRequest, Reply
 from shared.validate import get_str, reject_unknown
 
-api = Api("discord_auth", stores=())
+api = Api("discord_auth", stores=("redis",))
 
 CODE = re.compile(r"[A-Za-z0-9._~-]+")
 VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 section 4.1

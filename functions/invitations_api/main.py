@@ -13,13 +13,17 @@ import functions_framework
 from flask import Request, Response
 
 from shared.clients.postgres import get_engine
+from shared.config import settings
 from shared.discord.publish import refresh_invitation_soon, refresh_ticket_soon
 from shared.errors import forbidden, invalid
-from shared.http import Api, ApiRequest, Reply
+from shared.http import Api, ApiRequest, Budget, Reply
 from shared.invitations import cursor, invitations, model, participants, support_tickets, validation
 from shared.invitations.model import Actor
 
 api = Api("invitations_api", stores=("postgres", "redis", "pubsub"))
+INVITATION_WRITES = Budget("invitation-writes", lambda: settings().rate_limit_invitation_writes_per_min)
+PARTICIPATION = Budget("participation", lambda: settings().rate_limit_participation_per_min)
+SUPPORT_TICKETS = Budget("support-tickets", lambda: settings().rate_limit_support_tickets_per_min)
 
 
 def _actor(request: ApiRequest) -> Actor:
@@ -72,7 +76,7 @@ def get_invitation(request: ApiRequest) -> Reply:
     return _detail(request, _invitation_id(request))
 
 
-@api.route("POST", "/invitations")
+@api.route("POST", "/invitations", budget=INVITATION_WRITES)
 def create_invitation(request: ApiRequest) -> Reply:
     actor = _actor(request)
     invitation = validation.new_invitation(request.json(), actor.user_id, actor.name)
@@ -80,7 +84,7 @@ def create_invitation(request: ApiRequest) -> Reply:
     return _detail(request, invitation.id, 201)
 
 
-@api.route("PATCH", "/invitations/<invitation_id>")
+@api.route("PATCH", "/invitations/<invitation_id>", budget=INVITATION_WRITES)
 def update_invitation(request: ApiRequest) -> Reply:
     actor = _actor(request)
     invitation_id = _invitation_id(request)
@@ -94,7 +98,7 @@ def update_invitation(request: ApiRequest) -> Reply:
     return _detail(request, invitation_id)
 
 
-@api.route("POST", "/invitations/<invitation_id>/cancel")
+@api.route("POST", "/invitations/<invitation_id>/cancel", budget=INVITATION_WRITES)
 def cancel_invitation(request: ApiRequest) -> Reply:
     invitation_id = _invitation_id(request)
     invitations.cancel_invitation(get_engine(), invitation_id, _actor(request))
@@ -103,7 +107,7 @@ def cancel_invitation(request: ApiRequest) -> Reply:
 
 
 # -- participants ---------------------------------------------------------------------------------
-@api.route("POST", "/invitations/<invitation_id>/participants")
+@api.route("POST", "/invitations/<invitation_id>/participants", budget=PARTICIPATION)
 def join_invitation(request: ApiRequest) -> Reply:
     actor = _actor(request)
     invitation_id = _invitation_id(request)
@@ -115,7 +119,7 @@ def join_invitation(request: ApiRequest) -> Reply:
     return Reply(201 if result.created else 200, result.body(invitation_id, actor.user_id))
 
 
-@api.route("DELETE", "/invitations/<invitation_id>/participants/me")
+@api.route("DELETE", "/invitations/<invitation_id>/participants/me", budget=PARTICIPATION)
 def leave_invitation(request: ApiRequest) -> Reply:
     actor = _actor(request)
     invitation_id = _invitation_id(request)
@@ -133,7 +137,7 @@ def my_participations(request: ApiRequest) -> Reply:
 
 
 # -- tickets --------------------------------------------------------------------------------------
-@api.route("POST", "/tickets")
+@api.route("POST", "/tickets", budget=SUPPORT_TICKETS)
 def open_ticket(request: ApiRequest) -> Reply:
     actor = _actor(request)
     body = request.json()
@@ -163,7 +167,7 @@ def list_tickets(request: ApiRequest) -> Reply:
     return Reply(200, page.body())
 
 
-@api.route("POST", "/tickets/<ticket_id>/close")
+@api.route("POST", "/tickets/<ticket_id>/close", budget=SUPPORT_TICKETS)
 def close_ticket(request: ApiRequest) -> Reply:
     _require_staff(request)
     ticket_id = validation.snowflake(request.params["ticket_id"], "ticketId")

@@ -12,25 +12,30 @@ from datetime import UTC, datetime
 import functions_framework
 from flask import Request, Response
 
-from shared import log
-from shared.errors import invalid
-from shared.http import Api, ApiRequest, Reply
-from shared.matching import codes, model, presence, rooms, tickets
+from shared import ids, log, vocab
+from shared.config import settings
+from shared.http import Api, ApiRequest, Budget, Reply
+from shared.matching import model, queue
+from shared.rooms import codes, membership, select
+from shared.users import state
 from shared.validate import get_int, get_str, reject_unknown
 
 api = Api("matching_api", stores=("firestore", "redis", "pubsub"))
 logger = log.get_logger("matching_api")
 MATCHING_TOPIC = "matching-requests"
+# Every route here changes the caller's own user document: one request of a user at a time.
+USER_STATE = "user-state"
+QUEUE = Budget("queue", lambda: settings().rate_limit_queue_per_min)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@api.route("POST", "/queue")
+@api.route("POST", "/queue", budget=QUEUE, exclusive=USER_STATE)
 def join_queue(request: ApiRequest) -> Reply:
     preferences = model.parse_queue_body(request.json(optional=True))
-    ticket = tickets.enqueue(request.uid, preferences, _now())
+    ticket = queue.enqueue(request.uid, preferences, _now())
     _request_pairing(request.uid)
     return Reply(202, ticket.to_json())
 
@@ -45,44 +50,63 @@ def _request_pairing(uid: str) -> None:
         log.log_event(logger, "matching request not published", logging.WARNING, uid=uid, error=repr(exc))
 
 
-@api.route("DELETE", "/queue")
+@api.route("DELETE", "/queue", budget=QUEUE, exclusive=USER_STATE)
 def leave_queue(request: ApiRequest) -> Reply:
-    return Reply(200, {"removed": tickets.remove_from_queue(request.uid, reason="user_left")})
+    return Reply(200, {"removed": queue.remove_from_queue(request.uid, reason="user_left")})
 
 
-@api.route("POST", "/rooms")
+@api.route(
+    "POST",
+    "/rooms",
+    budget=Budget("room-create", lambda: settings().rate_limit_room_create_per_min),
+    exclusive=USER_STATE,
+)
 def create_room(request: ApiRequest) -> Reply:
     body = request.json()
     reject_unknown(body, ("maxParticipants",))
     size = get_int(body, "maxParticipants", minimum=model.MIN_ROOM_SIZE, maximum=model.MAX_ROOM_SIZE)
     assert size is not None
-    room = rooms.create_select_room(request.uid, size, _now())
+    room = select.create_select_room(request.uid, size, _now())
     return Reply(201, room.to_json())
 
 
-@api.route("POST", "/rooms/join")
+@api.route(
+    "POST",
+    "/rooms/join",
+    budget=Budget("room-join", lambda: settings().rate_limit_room_join_per_min),
+    exclusive=USER_STATE,
+)
 def join_room(request: ApiRequest) -> Reply:
     body = request.json()
     reject_unknown(body, ("roomCode",))
-    code = codes.parse_code(body.get("roomCode"))
-    return Reply(200, {"roomId": rooms.join_by_code(request.uid, code, _now())})
+    code = codes.parse_code(get_str(body, "roomCode", max_len=32))
+    return Reply(200, {"roomId": select.join_by_code(request.uid, code, _now())})
 
 
-@api.route("POST", "/rooms/<room_id>/leave")
+@api.route(
+    "POST",
+    "/rooms/<room_id>/leave",
+    budget=Budget("room-leave", lambda: settings().rate_limit_room_leave_per_min),
+    exclusive=USER_STATE,
+)
 def leave_room(request: ApiRequest) -> Reply:
-    room_id = str(request.params["room_id"])
-    if not 1 <= len(room_id) <= 128 or "/" in room_id:
-        raise invalid("roomId", "is not a room id")
-    return Reply(200, {"roomId": room_id, "left": rooms.leave_room(request.uid, room_id, _now())})
+    room_id = ids.room_id(request.params["room_id"])
+    left = membership.leave(request.uid, room_id, _now())
+    return Reply(200, {"roomId": room_id, "left": left.changed})
 
 
-@api.route("POST", "/presence")
+@api.route(
+    "POST",
+    "/presence",
+    budget=Budget("presence", lambda: settings().rate_limit_presence_per_min),
+    exclusive=USER_STATE,
+)
 def heartbeat(request: ApiRequest) -> Reply:
     body = request.json()
     reject_unknown(body, ("status",))
-    status = get_str(body, "status", choices=presence.CLIENT_STATUSES)
+    status = get_str(body, "status", choices=vocab.CLIENT_STATUSES)
     assert status is not None
-    beat = presence.heartbeat(request.uid, status, _now())
+    beat = state.heartbeat(request.uid, status, _now())
     return Reply(200, {"status": beat.status, "written": beat.written})
 
 

@@ -16,7 +16,7 @@ import functions_framework
 
 from shared import log
 from shared.events import PubSubMessage, pubsub_trigger
-from shared.matching import pairing, tickets
+from shared.matching import pairing, queue
 
 logger = log.get_logger("matching_worker")
 SWEEP_EXPIRE_LIMIT = 500
@@ -30,13 +30,19 @@ def handle(payload: Any) -> dict[str, Any]:
     if kind == "sweep":
         now = datetime.now(UTC)
         reclaimed = pairing.reclaim_stale_claims(now, SWEEP_RECLAIM_LIMIT)
-        expired = tickets.expire_tickets(now, SWEEP_EXPIRE_LIMIT)
-        return {
+        healed = queue.heal_orphaned_claims()
+        expired = queue.expire_tickets(now, SWEEP_EXPIRE_LIMIT)
+        summary = {
             "kind": kind,
             "reclaimed": reclaimed.to_json(),
+            "healed": healed,
             "expired": expired,
             **pairing.match_waiting().to_json(),
         }
+        # The one line a successful scheduled run writes: the absence alert counts these
+        # (terraform/modules/vchat/alerts.tf); a failed sweep raises before it.
+        log.log_event(logger, "matching sweep finished", **summary)
+        return summary
     log.log_event(logger, "unknown matching message acknowledged", logging.WARNING, kind=repr(kind)[:100])
     return {"kind": None}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shared import vocab
 from shared.config import settings
 from shared.lazy import Lazy
 
@@ -23,4 +24,4 @@ get_firestore: Lazy[firestore.Client] = Lazy(_create)
 
 def ping(timeout_s: float = 2.0) -> None:
     """Health check: a read of a document that need not exist (reachability and credentials)."""
-    get_firestore().collection("_health").document("probe").get(timeout=timeout_s)
+    get_firestore().collection(vocab.HEALTH_PROBE).document("probe").get(timeout=timeout_s)

@@ -34,13 +34,26 @@ def _invalidate_unless_server_error(context: ExceptionContext) -> None:
         context.invalidate_pool_on_disconnect = False
 
 
+def pool_limits(pool_size: int) -> dict[str, int]:
+    """DB_POOL_SIZE kept open, as many more under a burst: an instance holds at most twice it.
+
+    The connection budget (deploy/connection_budget.py, docs/operations.md) multiplies this by
+    each function's max_instances and checks the sum against Cloud SQL's max_connections.
+    """
+    return {"pool_size": pool_size, "max_overflow": pool_size}
+
+
+def max_connections_per_instance(pool_size: int) -> int:
+    limits = pool_limits(pool_size)
+    return limits["pool_size"] + limits["max_overflow"]
+
+
 def _create() -> Engine:
     import sqlalchemy
 
     config = settings()
     pool = {
-        "pool_size": config.db_pool_size,
-        "max_overflow": config.db_pool_size,
+        **pool_limits(config.db_pool_size),
         "pool_timeout": 10,
         "pool_recycle": 1800,
         "pool_pre_ping": True,

@@ -1,79 +1,59 @@
-"""DISCORD_* settings, each read on first use (a function that never needs one never fails on it)."""
+"""The DISCORD_* settings (declared with the others in shared/config.py), as one object."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from shared.config import ConfigError, Settings, settings
-
-DEFAULT_API_URL = "https://discord.com/api/v10"
-DEFAULT_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
-_SNOWFLAKE = re.compile(r"[0-9]{1,20}")
-_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+from shared.config import Settings, settings
 
 
 @dataclass(frozen=True)
 class DiscordConfig:
     source: Settings
 
-    def _snowflake(self, name: str) -> str:
-        value = self.source.require(name)
-        if not _SNOWFLAKE.fullmatch(value):
-            raise ConfigError(f"{name} must be a Discord id (1 to 20 digits)")
-        return value
-
     @property
     def api_url(self) -> str:
-        raw = self.source.optional("DISCORD_API_URL") or DEFAULT_API_URL
-        if not raw.startswith(("https://", "http://")):
-            raise ConfigError("DISCORD_API_URL must be an http(s) URL")
-        return raw.rstrip("/")
+        return self.source.discord_api_url.rstrip("/")
 
     @property
     def authorize_url(self) -> str:
-        return self.source.optional("DISCORD_AUTHORIZE_URL") or DEFAULT_AUTHORIZE_URL
+        return self.source.discord_authorize_url
 
     @property
     def application_id(self) -> str:
-        return self._snowflake("DISCORD_APPLICATION_ID")
+        return self.source.discord_application_id
 
     @property
     def client_id(self) -> str:
-        # The OAuth2 client id of a Discord application is its application id; a separate variable
-        # keeps sign-in configurable on its own.
-        return self.source.optional("DISCORD_CLIENT_ID") or self.application_id
+        return self.source.discord_client_id
 
     @property
     def guild_id(self) -> str:
-        return self._snowflake("DISCORD_GUILD_ID")
+        return self.source.discord_guild_id
 
     @property
     def channel_id(self) -> str:
-        return self._snowflake("DISCORD_CHANNEL_ID")
+        return self.source.discord_channel_id
 
     @property
     def staff_channel_id(self) -> str:
-        return self._snowflake("DISCORD_STAFF_CHANNEL_ID")
+        return self.source.discord_staff_channel_id
 
     @property
     def staff_role_id(self) -> str:
-        return self._snowflake("DISCORD_STAFF_ROLE_ID")
+        return self.source.discord_staff_role_id
 
     @property
     def public_key(self) -> str:
-        value = self.source.require("DISCORD_PUBLIC_KEY")
-        if not _HEX_KEY.fullmatch(value):
-            raise ConfigError("DISCORD_PUBLIC_KEY must be the application's public key (64 hex digits)")
-        return value
+        return self.source.discord_public_key
 
     @property
     def bot_token(self) -> str:
-        return self.source.require("DISCORD_BOT_TOKEN")
+        return self.source.discord_bot_token
 
     @property
     def client_secret(self) -> str:
-        return self.source.require("DISCORD_CLIENT_SECRET")
+        return self.source.discord_client_secret
 
 
 def discord_config() -> DiscordConfig:

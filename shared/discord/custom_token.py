@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from typing import Any
 
@@ -45,7 +44,8 @@ def _payload(uid: str, claims: dict[str, Any], account: str, now: int) -> dict[s
 
 
 def emulator_mode() -> bool:
-    return bool(settings().auth_emulator_host) and not os.environ.get("K_SERVICE")
+    config = settings()
+    return bool(config.auth_emulator_host) and not config.deployed_service
 
 
 def mint(uid: str, claims: dict[str, Any]) -> str:
@@ -69,7 +69,7 @@ def _create_signer() -> tuple[Any, str]:
 
     credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
     request = Request()
-    account = os.environ.get("SERVICE_ACCOUNT_EMAIL") or getattr(credentials, "service_account_email", None)
+    account = settings().service_account_email or getattr(credentials, "service_account_email", None)
     if not account or account == "default":
         credentials.refresh(request)  # the metadata server names the runtime service account
         account = getattr(credentials, "service_account_email", None)

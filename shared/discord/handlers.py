@@ -82,6 +82,22 @@ def _warm_clients() -> None:
     threading.Thread(target=warm, name="warm-clients", daemon=True).start()
 
 
+def _spend(budget: str, actor: Actor) -> None:
+    """The per-member budgets of invitations_api's write routes, in the same Redis bucket: a member
+    signed in on the web is uid `discord:{id}`, so both doors draw from one allowance (429 ->
+    an ephemeral 「操作が多すぎます」)."""
+    from shared.config import settings
+    from shared.tokens import ratelimit
+
+    config = settings()
+    per_minute = {
+        "invitation-writes": config.rate_limit_invitation_writes_per_min,
+        "participation": config.rate_limit_participation_per_min,
+        "support-tickets": config.rate_limit_support_tickets_per_min,
+    }[budget]
+    ratelimit.check(ratelimit.Limit(budget, per_minute), f"discord:{actor.user_id}")
+
+
 def reply(text: str) -> dict[str, Any]:
     return {"type": CHANNEL_MESSAGE, "data": render.ephemeral(text)}
 
@@ -279,6 +295,7 @@ def invitation_button(
     engine = _engine()
     if action == "take" and not actor.is_staff:
         return reply(texts.STAFF_ONLY)
+    _spend("participation" if action in ("join", "leave") else "invitation-writes", actor)
     try:
         if action == "join":
             result = participants.set_participation(
@@ -350,6 +367,7 @@ def close_ticket_button(
     if not actor.is_staff:
         return reply(texts.STAFF_ONLY)
     ticket_id = validation.snowflake(parts[0] if parts else None, "ticketId")
+    _spend("support-tickets", actor)
     support_tickets.close_ticket(_engine(), ticket_id)
     publish.refresh_ticket_soon(ticket_id)
     return reply(texts.TICKET_CLOSED.format(id=ticket_id))
@@ -410,6 +428,7 @@ def invite_modal(
     from shared.invitations import validation
 
     body = invitation_body(interaction, parts, actor)
+    _spend("invitation-writes", actor)
     # The domain's own check, with the interaction id standing in for the ids Discord will assign.
     validation.new_invitation({**body, "id": interaction.id, "threadId": interaction.id}, actor.user_id, None)
     publish.publish_all(
@@ -431,6 +450,7 @@ def ticket_modal(
     content = interaction.values.get("content", "").strip()
     if not content:
         raise InputError("内容を入力してください。")
+    _spend("support-tickets", actor)
     ticket = support_tickets.create_ticket(
         _engine(), interaction.id, actor, actor.name or actor.user_id, category
     )

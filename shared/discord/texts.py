@@ -84,6 +84,7 @@ CODES = {
     "already_closed": "このチケットはすでにクローズ済みです。",
     "already_exists": "すでに登録されています。",
     "below_joined": "参加者数より少ない定員にはできません。",
+    "rate_limited": "操作が多すぎます。少し待ってからもう一度お試しください。",
 }
 NOT_PARTICIPATING = "このお誘いには参加していません。"
 

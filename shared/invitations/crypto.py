@@ -29,7 +29,7 @@ def cipher(raw_keys: str | None = None) -> MultiFernet:
     global _cached
     from cryptography.fernet import Fernet, MultiFernet
 
-    raw = raw_keys if raw_keys is not None else settings().require(KEYS_VAR)
+    raw = raw_keys if raw_keys is not None else settings().invitations_encryption_keys
     cached = _cached
     if cached is not None and cached[0] == raw:
         return cached[1]
@@ -71,7 +71,7 @@ def is_current(token: str | None, keys: str | None = None) -> bool:
         return True
     from cryptography.fernet import Fernet, InvalidToken
 
-    raw = keys if keys is not None else settings().require(KEYS_VAR)
+    raw = keys if keys is not None else settings().invitations_encryption_keys
     try:
         Fernet(raw.split(",")[0].strip()).decrypt(token.encode())
     except InvalidToken:

@@ -75,7 +75,7 @@ def to_db_time(value: datetime) -> datetime:
 
 
 def iso(value: datetime | None) -> str | None:
-    """A naive-UTC database time as ISO 8601 with milliseconds and `Z`."""
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """A naive-UTC database time in the API's one time format (shared/times.py)."""
+    from shared.times import rfc3339_or_none
+
+    return rfc3339_or_none(value)

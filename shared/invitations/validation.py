@@ -1,20 +1,16 @@
 """Request JSON -> typed values. Each rule mirrors a CHECK constraint (or a column length), so bad
-input is a 400 naming the field before any SQL runs."""
+input is a 400 naming the field before any SQL runs. docs/openapi/invitations_api.yaml states the
+same rules; the nullable fields are exactly the nullable columns (null means "no value")."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from shared.errors import ApiError, forbidden, invalid
 from shared.invitations import model
-from shared.validate import get_int, get_str, reject_unknown
-
-HTTPS_URL = re.compile(r"https://\S+", re.IGNORECASE)
-VRCHAT_URL = re.compile(r"https://vrchat\.com/\S*", re.IGNORECASE)
-NO_NEWLINE = re.compile(r"[^\r\n]+")
+from shared.validate import get_https_url, get_int, get_str, get_time, query_int, reject_unknown
 
 CREATE_FIELDS = (
     "id",
@@ -48,8 +44,10 @@ PATCH_COLUMNS = {
     "maxParticipants": "max_participants",
     "staffMessageId": "staff_message_id",
 }
-NULLABLE = {"worldLink", "vrchatProfile", "instanceLink", "staffMessageId"}
+NULLABLE = frozenset({"worldLink", "vrchatProfile", "instanceLink", "staffMessageId"})
 STAFF_ONLY = {"staffMessageId", "assignStaff", "staffName"}
+NAME_MAX = 100
+TITLE_MAX = 200
 
 
 def snowflake(value: str | None, field: str) -> str:
@@ -58,52 +56,52 @@ def snowflake(value: str | None, field: str) -> str:
     return value
 
 
-def get_time(body: Mapping[str, Any], name: str) -> datetime:
-    raw = get_str(body, name, max_len=40)
-    assert raw is not None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise invalid(name, "must be an ISO 8601 date-time, e.g. 2025-01-31T12:00:00Z") from None
-    if parsed.tzinfo is None:
-        raise invalid(name, "must include a time zone (Z or +09:00)")
-    return model.to_db_time(parsed)
+def _db_time(body: Mapping[str, Any], name: str, required: bool) -> datetime | None:
+    value = get_time(body, name, required=required)
+    return None if value is None else model.to_db_time(value)
 
 
-def _field(body: Mapping[str, Any], name: str, required: bool) -> Any:
-    """One invitation field, validated; None when absent (or explicitly null if allowed)."""
-    if name in ("startTime", "endTime"):
-        return get_time(body, name) if required or body.get(name) is not None else None
-    if name == "maxParticipants":
-        return get_int(body, name, required=required, minimum=1, maximum=model.MAX_PARTICIPANTS)
-    rules: dict[str, dict[str, Any]] = {
-        "eventName": {"max_len": 200, "pattern": NO_NEWLINE},
-        "worldName": {"max_len": 200},
-        "worldLink": {"max_len": model.URL_MAX, "pattern": HTTPS_URL},
-        "tag": {"max_len": 50, "choices": model.TAGS},
-        "description": {"max_len": model.DESCRIPTION_MAX},
-        "instanceType": {"max_len": 20, "choices": model.INSTANCE_TYPES},
-        "vrchatProfile": {"max_len": model.URL_MAX, "pattern": VRCHAT_URL},
-        "instanceLink": {"max_len": model.URL_MAX, "pattern": HTTPS_URL},
-        "hostName": {"max_len": 100},
-    }
-    if name == "staffMessageId":
-        value = get_str(body, name, required=required, max_len=20)
-        return None if value is None else snowflake(value, name)
-    value = get_str(body, name, required=required, **rules[name])
-    if value is not None and name in ("eventName", "worldName", "hostName") and not value.strip():
-        raise invalid(name, "must not be blank")
-    return value
+def _staff_message_id(body: Mapping[str, Any], name: str, required: bool) -> str | None:
+    value = get_str(body, name, required=required, nullable=True, max_len=20)
+    return None if value is None else snowflake(value, name)
+
+
+# field -> validator(body, name, required). Each one enforces nullability itself.
+FIELD_RULES: dict[str, Callable[[Mapping[str, Any], str, bool], Any]] = {
+    "eventName": lambda b, n, r: get_str(b, n, required=r, max_len=TITLE_MAX, not_blank=True),
+    "worldName": lambda b, n, r: get_str(b, n, required=r, max_len=TITLE_MAX, not_blank=True),
+    "hostName": lambda b, n, r: get_str(b, n, required=r, max_len=NAME_MAX, not_blank=True),
+    "worldLink": lambda b, n, r: get_https_url(b, n, required=r, nullable=True, max_len=model.URL_MAX),
+    "vrchatProfile": lambda b, n, r: get_https_url(
+        b, n, required=r, nullable=True, max_len=model.URL_MAX, host="vrchat.com"
+    ),
+    "instanceLink": lambda b, n, r: get_https_url(b, n, required=r, nullable=True, max_len=model.URL_MAX),
+    "tag": lambda b, n, r: get_str(b, n, required=r, max_len=50, choices=model.TAGS),
+    "description": lambda b, n, r: get_str(b, n, required=r, max_len=model.DESCRIPTION_MAX, one_line=False),
+    "instanceType": lambda b, n, r: get_str(b, n, required=r, max_len=20, choices=model.INSTANCE_TYPES),
+    "maxParticipants": lambda b, n, r: get_int(b, n, required=r, minimum=1, maximum=model.MAX_PARTICIPANTS),
+    "startTime": _db_time,
+    "endTime": _db_time,
+    "staffMessageId": _staff_message_id,
+}
+REQUIRED_ON_CREATE = (
+    "eventName",
+    "startTime",
+    "endTime",
+    "worldName",
+    "tag",
+    "description",
+    "instanceType",
+    "maxParticipants",
+)
 
 
 def display_name(body: Mapping[str, Any], name: str, fallback: str | None) -> str:
-    """A user-facing name from the body, else the token's `name` claim (at most 100 characters)."""
-    if body.get(name) is None and fallback:
-        return fallback[:100]
-    value = get_str(body, name, max_len=100)
+    """A user-facing name from the body, else the token's `name` claim (cut to NAME_MAX)."""
+    if name not in body and fallback:
+        return fallback[:NAME_MAX]
+    value = get_str(body, name, max_len=NAME_MAX, not_blank=True)
     assert value is not None
-    if not value.strip():
-        raise invalid(name, "must not be blank")
     return value
 
 
@@ -120,13 +118,10 @@ def member_id(discord_id: str | None) -> str:
 def new_invitation(body: Mapping[str, Any], host_id: str, host_name_claim: str | None) -> model.NewInvitation:
     reject_unknown(body, CREATE_FIELDS)
     values = {
-        name: _field(body, name, required=False) for name in CREATE_FIELDS if name not in ("id", "threadId")
+        name: FIELD_RULES[name](body, name, name in REQUIRED_ON_CREATE)
+        for name in CREATE_FIELDS
+        if name in FIELD_RULES and name != "hostName"
     }
-    for name in ("eventName", "startTime", "endTime", "worldName", "tag", "description", "instanceType"):
-        if values[name] is None:
-            raise invalid(name, "is required")
-    if values["maxParticipants"] is None:
-        raise invalid("maxParticipants", "is required")
     if values["startTime"] >= values["endTime"]:
         raise invalid("endTime", "must be after startTime")
     if values["endTime"] <= model.utc_now():
@@ -158,16 +153,9 @@ def invitation_patch(body: Mapping[str, Any], is_staff: bool) -> tuple[dict[str,
         for name in STAFF_ONLY:
             if name in body:
                 raise forbidden(f"{name}: only staff may set it")
-    changes: dict[str, Any] = {}
-    for name, column in PATCH_COLUMNS.items():
-        if name not in body:
-            continue
-        if body[name] is None:
-            if name not in NULLABLE:
-                raise invalid(name, "must not be null")
-            changes[column] = None
-        else:
-            changes[column] = _field(body, name, required=True)
+    changes: dict[str, Any] = {
+        column: FIELD_RULES[name](body, name, True) for name, column in PATCH_COLUMNS.items() if name in body
+    }
     assign = body.get("assignStaff", False)
     if not isinstance(assign, bool):
         raise invalid("assignStaff", "must be a boolean")
@@ -182,11 +170,7 @@ def invitation_patch(body: Mapping[str, Any], is_staff: bool) -> tuple[dict[str,
 
 
 def page_limit(raw: str | None) -> int:
-    if raw is None:
-        return model.DEFAULT_PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= model.MAX_PAGE:
-        raise invalid("limit", f"must be an integer from 1 to {model.MAX_PAGE}")
-    return int(raw)
+    return query_int(raw, "limit", default=model.DEFAULT_PAGE, minimum=1, maximum=model.MAX_PAGE)
 
 
 def choice(raw: str | None, field: str, choices: tuple[str, ...], default: str | None) -> str | None:

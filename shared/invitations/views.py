@@ -26,11 +26,12 @@ def list_item(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def detail(row: Mapping[Any, Any], viewer_id: str, viewer_is_staff: bool) -> dict[str, Any]:
-    """Q2's row with its participants. The instance link (an invite into the VRChat instance) is
-    shown to the host, staff and joined participants only; everyone signed in sees the rest."""
+    """Q2's row with its participants. The host's VRChat profile and the instance link (an invite
+    into the VRChat instance) are shown to the host, staff and joined participants only; everyone
+    signed in sees the rest."""
     participants = list(row["participants"])
     joined_ids = {p["userId"] for p in participants if p["status"] == "joined"}
-    may_see_link = viewer_is_staff or viewer_id == row["host_id"] or viewer_id in joined_ids
+    insider = viewer_is_staff or viewer_id == row["host_id"] or viewer_id in joined_ids
     return {
         **list_item(row),
         "threadId": row["thread_id"],
@@ -38,8 +39,8 @@ def detail(row: Mapping[Any, Any], viewer_id: str, viewer_is_staff: bool) -> dic
         "hostId": row["host_id"],
         "worldLink": row["world_link"],
         "description": row["description"],
-        "vrchatProfile": crypto.decrypt(row["vrchat_profile"]),
-        "instanceLink": crypto.decrypt(row["instance_link"]) if may_see_link else None,
+        "vrchatProfile": crypto.decrypt(row["vrchat_profile"]) if insider else None,
+        "instanceLink": crypto.decrypt(row["instance_link"]) if insider else None,
         "staffId": row["staff_id"],
         "staffName": row["staff_name"],
         "createdAt": iso(row["created_at"]),

@@ -3,10 +3,13 @@
 Parts, each in bounded batches so that a backlog cannot time the function out (a part that hits its
 batch limit says so in the summary and the next minute's run continues):
 1. rooms `waiting`/`active` past `expiresAt`, and `waiting` rooms older than AUTO_CLOSE_WAITING_MAX_S,
-   -> `closed` with closeReason `timeout` (the room trigger then ends the call session);
+   -> `closed` with closeReason `timeout`, their call sessions ended and their people released, in
+   one transaction per room (shared.rooms.membership);
 2. matching tickets past `expiresAt` -> removed (Redis + `matchingQueue`), user back to `online`;
-3. users whose `presence:user:{uid}` key expired but whose Firestore status is not `offline`
-   -> `offline` (the user trigger then takes them out of queue and room);
+3. users whose `presence:user:{uid}` key expired and who have not been active in Firestore for
+   PRESENCE_WRITE_INTERVAL_S + AUTO_CLOSE_PRESENCE_GRACE_S -> `offline` (the user trigger then takes
+   them out of queue and room); skipped while Redis may have just lost its data, when a missing key
+   proves nothing (shared.users.state.presence_lost_recently);
 4. PostgreSQL invitations `recruiting`/`full` whose `end_time` passed -> `completed`, and the Discord
    worker asked to edit their messages (one `invitation.refresh` each).
 
@@ -22,13 +25,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared import keys
+from shared import vocab
 from shared.config import settings
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, DocumentSnapshot, Transaction
-
-ACTIVE_STATUSES = ("online", "matching", "in_call")
+    from google.cloud.firestore import Client
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Summary:
     rooms_stale_waiting: int = 0
     tickets_expired: int = 0
     users_marked_offline: int = 0
+    presence_check_skipped: bool = False
     invitations_completed: int = 0
     backlog: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
@@ -50,53 +52,36 @@ class Summary:
 class Limits:
     batch_size: int
     waiting_max_age: timedelta
-    presence_grace: timedelta
+    presence_grace: timedelta  # silence beyond the heartbeat write interval before `offline`
 
     @classmethod
     def from_settings(cls) -> Limits:
         config = settings()
         return cls(
-            batch_size=config.int_setting("AUTO_CLOSE_BATCH_SIZE", 200, 1, 500),
-            waiting_max_age=timedelta(seconds=config.int_setting("AUTO_CLOSE_WAITING_MAX_S", 600, 30, 86400)),
-            presence_grace=timedelta(seconds=config.int_setting("AUTO_CLOSE_PRESENCE_GRACE_S", 60, 0, 3600)),
+            batch_size=config.auto_close_batch_size,
+            waiting_max_age=timedelta(seconds=config.auto_close_waiting_max_s),
+            presence_grace=timedelta(
+                seconds=config.presence_write_interval_s + config.auto_close_presence_grace_s
+            ),
         )
-
-
-def _close_if(
-    client: Client, snapshot: DocumentSnapshot, still_due: Callable[[dict[str, Any]], bool]
-) -> bool:
-    """Close one room with reason `timeout` if, read again inside a transaction, it is still due."""
-    from google.cloud import firestore
-
-    @firestore.transactional
-    def body(transaction: Transaction) -> bool:
-        current = snapshot.reference.get(transaction=transaction)
-        room = current.to_dict() if current.exists else None
-        if room is None or room.get("status") not in ("waiting", "active") or not still_due(room):
-            return False
-        transaction.update(
-            snapshot.reference,
-            {"status": "closed", "closeReason": "timeout", "closedAt": firestore.SERVER_TIMESTAMP},
-        )
-        return True
-
-    return bool(body(client.transaction(max_attempts=5)))
 
 
 def close_expired_rooms(client: Client, now: datetime, limits: Limits, summary: Summary) -> None:
     from shared.firestore_queries import expired_rooms, stale_waiting_rooms
+    from shared.rooms.membership import close_if
 
     expired = list(expired_rooms(client, now).limit(limits.batch_size).stream())
     for snapshot in expired:
-        if _close_if(client, snapshot, lambda room: _before(room.get("expiresAt"), now)):
+        if close_if(snapshot.id, now, vocab.TIMEOUT, lambda room: _before(room.get("expiresAt"), now)):
             summary.rooms_expired += 1
     cutoff = now - limits.waiting_max_age
     stale = list(stale_waiting_rooms(client, cutoff).limit(limits.batch_size).stream())
     for snapshot in stale:
-        if _close_if(
-            client,
-            snapshot,
-            lambda room: room.get("status") == "waiting" and _before(room.get("createdAt"), cutoff),
+        if close_if(
+            snapshot.id,
+            now,
+            vocab.TIMEOUT,
+            lambda room: room.get("status") == vocab.WAITING and _before(room.get("createdAt"), cutoff),
         ):
             summary.rooms_stale_waiting += 1
     if len(expired) == limits.batch_size or len(stale) == limits.batch_size:
@@ -109,41 +94,28 @@ def _before(value: Any, moment: datetime) -> bool:
 
 def mark_stale_users_offline(client: Client, now: datetime, limits: Limits, summary: Summary) -> None:
     """Users whose presence key expired while Firestore still says they are around."""
-    from google.cloud import firestore
-
-    from shared.clients.redis import get_redis
     from shared.firestore_queries import stale_presence
+    from shared.users.state import heard_from, mark_offline_if_stale, presence_lost_recently
 
+    if presence_lost_recently():
+        summary.presence_check_skipped = True
+        return
     cutoff = now - limits.presence_grace
     candidates = list(stale_presence(client, cutoff).limit(limits.batch_size).stream())
     if not candidates:
         return
-    pipe = get_redis().pipeline(transaction=False)
-    for snapshot in candidates:
-        pipe.exists(keys.presence(snapshot.id))
-    for snapshot, alive in zip(candidates, pipe.execute(), strict=True):
+    alive_now = heard_from([snapshot.id for snapshot in candidates])
+    for snapshot, alive in zip(candidates, alive_now, strict=True):
         if alive:
             continue  # heartbeats still arrive: Firestore is only written once a minute (coalescing)
-
-        @firestore.transactional
-        def body(transaction: Transaction, snapshot: DocumentSnapshot = snapshot) -> bool:
-            current = snapshot.reference.get(transaction=transaction)
-            user = current.to_dict() if current.exists else None
-            if user is None or user.get("status") not in ACTIVE_STATUSES:
-                return False
-            if not _before(user.get("lastActiveAt"), cutoff):
-                return False  # active again since the query ran
-            transaction.update(snapshot.reference, {"status": "offline"})
-            return True
-
-        if body(client.transaction(max_attempts=5)):
+        if mark_offline_if_stale(snapshot.reference, cutoff):
             summary.users_marked_offline += 1
     if len(candidates) == limits.batch_size:
         summary.backlog.append("presence")
 
 
 def expire_matching_tickets(now: datetime, limits: Limits, summary: Summary) -> None:
-    from shared.matching.tickets import expire_tickets
+    from shared.matching.queue import expire_tickets
 
     summary.tickets_expired = expire_tickets(now, limits.batch_size)
     if summary.tickets_expired == limits.batch_size:

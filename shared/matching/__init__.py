@@ -1,11 +1,7 @@
-"""Random matching, select rooms and presence (issue 5).
+"""Random matching: the queue and the worker that pairs it.
 
-Entry points other functions use:
-- `shared.matching.tickets.remove_from_queue(uid, *, reason)`: take a user out of matching.
-- `shared.matching.tickets.expire_tickets(now, limit)`: bounded sweep of expired tickets.
-
-Modules: `config` (settings), `model` (preferences, classes, request parsing), `scripts` (the Lua
-steps in this folder), `store` (Firestore names and transaction helpers), `tickets` (enqueue,
-leave, expiry), `pairing` (the worker: claim pairs in Redis, create rooms in Firestore, settle),
-`rooms` (select rooms by code, leave), `codes` (room codes), `presence` (heartbeats).
+Modules: `model` (preferences, compatibility, request parsing), `queue` (enqueue, leave, expiry,
+healing orphaned claims), `pairing` (the worker: claim pairs in Redis, create their rooms in
+Firestore, settle). The Lua steps beside them run through shared.redis_scripts. Select rooms and
+leaving a room are shared.rooms; the user's status is shared.users.state.
 """

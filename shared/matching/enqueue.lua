@@ -1,10 +1,13 @@
 -- Put a user in the random-matching queue, or refresh their ticket. One atomic step.
 -- KEYS: 1 queue (all waiting users), 2 expiry index
 -- ARGV: 1 ticket prefix, 2 class-queue prefix, 3 uid, 4 mode, 5 new ticket id, 6 place (ms),
---       7 expiry (ms), 8 own gender, 9 wanted gender, 10 priority, 11 grace before Redis drops the hash (ms)
+--       7 expiry (ms), 8 own gender, 9 wanted gender, 10 priority, 11 grace before Redis drops the hash (ms),
+--       12 claim prefix
 -- mode 'fresh': a new request (Firestore had no mirror): a new ticket replaces any old one, which may
 --   still be claimed by a pair in flight; the new id keeps that claim from deleting the new ticket.
 -- mode 'refresh': the same request again: keep id, place and claim state; update preferences and expiry.
+--   A claim whose record is gone (Redis evicted or lost it) will never be settled: the ticket is
+--   queued again instead of waiting for it.
 -- Returns {ticket id, place, state} with state 'queued' or 'claimed'.
 local uid = ARGV[3]
 local ticket = ARGV[1] .. uid
@@ -18,6 +21,9 @@ if old[1] then
   end
   if ARGV[4] == 'refresh' then
     id, score, pair = old[1], old[2], old[5]
+    if pair ~= '' and redis.call('EXISTS', ARGV[12] .. pair) == 0 then
+      pair = ''
+    end
   end
 end
 redis.call('DEL', ticket)

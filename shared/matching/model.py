@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import invalid
-from shared.validate import get_object, reject_unknown
+from shared.errors import ApiError
+from shared.validate import get_object, get_str, reject_unknown
 
 GENDERS = ("male", "female", "other")
 NO_GENDER = "none"  # a user whose profile has no (valid) gender
@@ -44,11 +44,12 @@ def parse_queue_body(body: dict[str, Any]) -> Preferences:
     reject_unknown(body, ("preferences",))
     preferences = get_object(body, "preferences")
     reject_unknown(preferences, ("gender",), prefix="preferences.")
-    gender = preferences.get("gender")
-    if gender is None:
+    if "gender" not in preferences:
         return Preferences()
-    if not isinstance(gender, str):
-        raise invalid("preferences.gender", "must be a string")
-    if gender not in GENDERS:
-        raise invalid("preferences.gender", f"must be one of {', '.join(GENDERS)}")
+    try:
+        gender = get_str(preferences, "gender", choices=GENDERS)
+    except ApiError as error:
+        error.field = f"preferences.{error.field}"
+        error.message = f"preferences.{error.message}"
+        raise
     return Preferences(gender)

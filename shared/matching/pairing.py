@@ -2,10 +2,10 @@
 
 1. `claim_pairs` (pair.lua) takes compatible pairs off the queue, oldest first, in one atomic step and
    records each as a claim with a deadline. No two workers can take the same user.
-2. `create_random_room` runs one Firestore transaction per pair: the room (id = pair id, so a retry
-   finds its own earlier commit), both users `in_call` with `currentRoomId`, both mirrors deleted.
-   It pairs a user only while their `matchingQueue` mirror exists and they are in no room, so even a
-   stale or duplicated claim can never put anyone in two rooms.
+2. `create_random_room` runs one Firestore transaction per pair: the room, born active with its
+   call session (id = pair id, so a retry finds its own earlier commit), both users seated, both
+   requests deleted. It pairs a user only while their `matchingQueue` request exists and they are
+   in no room, so even a stale or duplicated claim can never put anyone in two rooms.
 3. `settle` (settle.lua) ends the claim: spent tickets deleted, a partner who is still waiting put back
    at their original place, a user whose request vanished dropped.
 If a worker fails between 1 and 3 it requeues both users itself; if it dies, the sweep settles claims
@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared import keys, log
-from shared.matching import config, scripts, store
-from shared.matching.presence import mirror_status
+from shared import documents, keys, log, redis_scripts, vocab
+from shared.config import settings
+from shared.rooms import lifecycle
+from shared.rooms.membership import activation
+from shared.transactions import read, run
+from shared.users.state import UserChanges, current_room
 
 if TYPE_CHECKING:
     import redis as redis_lib
@@ -83,9 +86,9 @@ def claim_pairs(
     max_pairs: int, *, now_ms: int | None = None, client: redis_lib.Redis | None = None
 ) -> list[Claim]:
     now_ms = _now_ms() if now_ms is None else now_ms
-    deadline = now_ms + config.claim_timeout_s() * 1000
-    flat = scripts.run(
-        "pair",
+    deadline = now_ms + settings().matching_claim_timeout_s * 1000
+    flat = redis_scripts.run(
+        "matching/pair",
         [keys.MATCHING_QUEUE, keys.MATCHING_CLAIMS],
         [
             keys.MATCHING_TICKET_PREFIX,
@@ -105,8 +108,8 @@ def claim_pairs(
 
 def settle(pair_id: str, action_a: str, action_b: str) -> tuple[int, int]:
     """Actions: 'keep' (room created), 'requeue', 'drop'. Returns (requeued, removed)."""
-    requeued, removed = scripts.run(
-        "settle",
+    requeued, removed = redis_scripts.run(
+        "matching/settle",
         [keys.MATCHING_QUEUE, keys.MATCHING_CLAIMS, keys.MATCHING_EXPIRY],
         [
             keys.MATCHING_TICKET_PREFIX,
@@ -121,60 +124,64 @@ def settle(pair_id: str, action_a: str, action_b: str) -> tuple[int, int]:
 
 
 def random_room(claim: Claim, now: datetime) -> dict[str, Any]:
+    """A random room is born active: both people are there the moment it exists."""
     return {
-        "type": "random",
-        "createdBy": store.SYSTEM_CREATOR,
+        "type": vocab.RANDOM,
+        "createdBy": vocab.SYSTEM_CREATOR,
         "participants": [claim.a, claim.b],
         "maxParticipants": 2,
         "livekitRoomName": f"vchat-{claim.pair_id}",
-        "status": "waiting",
         "createdAt": now,
-        "expiresAt": now + timedelta(seconds=config.room_ttl_s()),
+        "expiresAt": now + timedelta(seconds=settings().matching_room_ttl_s),
+        **activation(claim.pair_id, now),
     }
 
 
 def create_random_room(claim: Claim, now: datetime) -> tuple[str, list[str]]:
     """One transaction. Returns ('created' | 'exists' | 'rejected', uids not eligible any more)."""
-    from google.cloud import firestore
 
-    @firestore.transactional
-    def write(transaction: Transaction) -> tuple[str, list[str]]:
-        refs = [store.room_ref(claim.pair_id)]
+    def body(transaction: Transaction) -> tuple[str, list[str], UserChanges | None]:
+        refs = [documents.room(claim.pair_id)]
         for uid in (claim.a, claim.b):
-            refs += [store.user_ref(uid), store.mirror_ref(uid)]
-        room, user_a, mirror_a, user_b, mirror_b = store.read(transaction, *refs)
+            refs += [documents.user(uid), documents.queue_entry(uid)]
+        room, user_a, entry_a, user_b, entry_b = read(transaction, *refs)
         if room.exists:
-            return "exists", []
+            return "exists", [], None
         ineligible = [
             uid
-            for uid, user, mirror in ((claim.a, user_a, mirror_a), (claim.b, user_b, mirror_b))
-            if not (mirror.exists and user.exists and _waiting(user.to_dict() or {}))
+            for uid, user, entry in ((claim.a, user_a, entry_a), (claim.b, user_b, entry_b))
+            if not (entry.exists and user.exists and _waiting(user.to_dict() or {}))
         ]
         if ineligible:
-            return "rejected", ineligible
-        transaction.create(store.room_ref(claim.pair_id), random_room(claim, now))
+            return "rejected", ineligible, None
+        doc = random_room(claim, now)
+        transaction.create(documents.room(claim.pair_id), doc)
+        transaction.create(
+            documents.call_session(claim.pair_id), lifecycle.session_start(claim.pair_id, doc, now)
+        )
+        changes = UserChanges(transaction)
         for uid in (claim.a, claim.b):
-            transaction.update(
-                store.user_ref(uid),
-                {"status": "in_call", "currentRoomId": claim.pair_id, "lastActiveAt": now},
-            )
-            transaction.delete(store.mirror_ref(uid))
-        return "created", []
+            changes.seat(uid, claim.pair_id, now)
+            transaction.delete(documents.queue_entry(uid))
+        return "created", [], changes
 
-    return write(store.transaction())
+    outcome, ineligible, changes = run(body)
+    if changes is not None:
+        changes.committed()
+    return outcome, ineligible
 
 
 def _room_exists(room_id: str) -> bool:
     """Whether the pair's room was committed; False when that cannot be known (then requeue: a room
     transaction drops users who turn out to be seated already)."""
     try:
-        return bool(store.room_ref(room_id).get(timeout=5).exists)
+        return bool(documents.room(room_id).get(timeout=5).exists)
     except Exception:
         return False
 
 
 def _waiting(user: dict[str, Any]) -> bool:
-    return user.get("status") == "matching" and not user.get("currentRoomId")
+    return user.get("status") == vocab.MATCHING and current_room(user) is None
 
 
 def process_claim(claim: Claim, report: Report, fault: Fault | None = None) -> None:
@@ -202,8 +209,6 @@ def process_claim(claim: Claim, report: Report, fault: Fault | None = None) -> N
             raise
     if outcome in ("created", "exists"):
         settle(claim.pair_id, "keep", "keep")
-        for uid in (claim.a, claim.b):
-            mirror_status(uid, "in_call")
         report.add(room=claim.pair_id)
         log.log_event(
             logger, "random room created", roomId=claim.pair_id, users=[claim.a, claim.b], outcome=outcome
@@ -220,8 +225,8 @@ def match_waiting(
 ) -> Report:
     """Pair and seat waiting users until the queue has no compatible pair (or `max_pairs` is reached).
     Raises PairingFailed after the run if any pair failed (those users are back in the queue)."""
-    max_pairs = config.max_pairs_per_run() if max_pairs is None else max_pairs
-    batch = config.batch_pairs() if batch is None else batch
+    max_pairs = settings().matching_max_pairs_per_run if max_pairs is None else max_pairs
+    batch = settings().matching_batch_pairs if batch is None else batch
     report = Report()
     errors: list[BaseException] = []
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -250,8 +255,8 @@ def reclaim_stale_claims(now: datetime, limit: int = 100) -> Report:
     room transaction sees those users in a room and drops their requeued tickets."""
     report = Report()
     now_ms = int(now.timestamp() * 1000)
-    for pair_id in scripts.due(keys.MATCHING_CLAIMS, now_ms, limit):
-        snap = store.room_ref(pair_id).get()
+    for pair_id in redis_scripts.due(keys.MATCHING_CLAIMS, now_ms, limit):
+        snap = documents.room(pair_id).get()
         if snap.exists:
             settle(pair_id, "keep", "keep")
             report.add(room=pair_id)

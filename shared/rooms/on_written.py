@@ -1,31 +1,32 @@
-"""`on_room_written`: keeps Redis, users, call sessions and analytics consistent with a room write.
+"""`on_room_written`: the bookkeeping a room write leaves behind.
 
-Every event reads the room's current document once and decides from it (events can arrive late or
-twice). Then one transaction per step that applies: activation (2 reads, 2 writes), close (1 read,
-1 write), release (2 reads + 1 write per user who left), session end (2 reads, 1 write). An event
-that needs none of them costs that single read.
+The change that moved a room (a join, a leave, a pairing, a timeout) already applied its lifecycle
+in its own transaction (shared.rooms.membership). What is left here: the Redis presence hash of an
+open room; for a closed room, the analytics row in PostgreSQL and the Redis keys it leaves
+behind. `reconcile` catches rooms written some other way. Every event reads the room's current
+document first and decides from it, so a late or repeated event cannot undo a newer one.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from shared.clients.firestore import get_firestore
+from shared import documents, vocab
 from shared.clients.redis import get_redis
 from shared.firestore_events import DocumentChange
-from shared.rooms import lifecycle, redis_state
-from shared.tokens.cache import drop_livekit_tokens
+from shared.rooms import lifecycle, reconcile, redis_state
+from shared.tokens import cache as token_cache
 
 
 def handle_room_change(change: DocumentChange) -> dict[str, Any]:
-    """Act on the room's current state (one read), so a late or repeated event cannot undo newer ones."""
     room_id = change.doc_id
-    firestore = get_firestore()
-    snapshot = firestore.collection(lifecycle.ROOMS).document(room_id).get()
+    now = datetime.now(UTC)
+    snapshot = documents.room(room_id).get()
     current = snapshot.to_dict() if snapshot.exists else None
     result: dict[str, Any] = {"roomId": room_id, "status": (current or {}).get("status")}
     redis = get_redis()
-    closed = current is None or current.get("status") == "closed"
+    closed = current is None or current.get("status") == vocab.CLOSED
 
     if not closed:
         added, removed = redis_state.sync_room_presence(redis, room_id, lifecycle.participants(current))
@@ -33,26 +34,26 @@ def handle_room_change(change: DocumentChange) -> dict[str, Any]:
 
     left = lifecycle.users_who_left(change.before, current)
     if left:
-        result["released"] = lifecycle.release_users(firestore, room_id, left)
-        result["tokensDropped"] = drop_livekit_tokens(room_id, left)
+        released = reconcile.release_departed(room_id, current, left, now)
+        if released:
+            result["released"] = released
 
     if lifecycle.should_activate(current):
-        result["activated"] = lifecycle.activate(firestore, room_id)
+        result["activated"] = reconcile.activate(room_id, now)
     elif lifecycle.should_close(current):
-        # The close is a new write: its own event ends the session and cleans up.
-        result["closed"] = lifecycle.close_if_needed(firestore, room_id)
+        result["closed"] = reconcile.close(room_id, now)  # its own event does the bookkeeping
 
     if closed:
-        changed, session = lifecycle.finish_session(firestore, room_id)
-        result["sessionEnded"] = changed
+        token_cache.revoke(room_id, room_closed=True)  # already so, unless the room was written elsewhere
+        session = reconcile.finished_session(room_id, current, documents.call_session(room_id).get())
         if session is not None:
             result["analyticsInserted"] = _record(session)
         result["redisKeysDeleted"] = redis_state.clear_room(redis, room_id)
-        result["tokensDropped"] = result.get("tokensDropped", 0) + drop_livekit_tokens(room_id)
+        result["tokensDropped"] = token_cache.drop_livekit_tokens(room_id)
     return result
 
 
-def _record(session: lifecycle.FinishedSession) -> bool:
+def _record(session: reconcile.FinishedSession) -> bool:
     from shared.analytics import CallSessionRow, record_call_session
     from shared.clients.postgres import get_engine
 

@@ -1,7 +1,12 @@
-"""The Redis cache of LiveKit room tokens, `livekit:token:{roomId}:{uid}` (see shared/keys.py).
+"""The Redis cache of LiveKit room tokens, and the revocations that keep it from outliving membership.
 
-`issue_tokens` fills it; the room trigger drops entries when a user leaves or a room closes, so a
-cached token never outlives the user's membership.
+`livekit:token:{roomId}:{uid}` holds a minted token (see shared/keys.py). A cache hit reads nothing
+else, so membership is enforced on the cache itself: before a transaction that takes a user out of a
+room (or closes it) commits, the user's (or the room's) revocation marker is set and the entry
+deleted; reads and writes of the cache are scripts that see the marker. Any request that observes
+the leave (the room closed, `currentRoomId` gone) therefore misses the cache and is refused by the
+Firestore check. Seating a user in a room clears their marker once the seat has committed (a select
+room may be rejoined); a closed room never reopens, so its marker stays until it expires.
 """
 
 from __future__ import annotations
@@ -12,6 +17,48 @@ from dataclasses import asdict, dataclass
 
 from shared import keys
 from shared.clients.redis import get_redis
+from shared.lazy import Lazy
+
+# Longer than any token lives (LIVEKIT_TOKEN_TTL_S <= 3600): a marker outlasts every entry it guards.
+REVOCATION_TTL_S = 3600 + 60
+
+# KEYS: 1 token entry, 2 user's revocation marker, 3 room's revocation marker
+_GET = """
+if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return false end
+return redis.call('GET', KEYS[1])
+"""
+# KEYS as above; ARGV: 1 entry JSON, 2 TTL (s)
+_PUT = """
+if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+_get_script = Lazy(lambda: get_redis().register_script(_GET))
+_put_script = Lazy(lambda: get_redis().register_script(_PUT))
+
+
+def _keys(room_id: str, uid: str) -> list[str]:
+    return [
+        keys.livekit_token(room_id, uid),
+        keys.livekit_revoked(room_id, uid),
+        keys.livekit_revoked(room_id),
+    ]
+
+
+def revoke(room_id: str, uids: Iterable[str] = (), *, room_closed: bool = False) -> None:
+    """No cached token of these users (of anyone, when the room closes) is served or stored again."""
+    pipe = get_redis().pipeline(transaction=False)
+    for uid in uids:
+        pipe.set(keys.livekit_revoked(room_id, uid), "1", ex=REVOCATION_TTL_S)
+        pipe.delete(keys.livekit_token(room_id, uid))
+    if room_closed:
+        pipe.set(keys.livekit_revoked(room_id), "1", ex=REVOCATION_TTL_S)
+    pipe.execute()
+
+
+def allow(room_id: str, uid: str) -> None:
+    """The user holds a seat again (after it committed): their tokens may be cached again."""
+    get_redis().delete(keys.livekit_revoked(room_id, uid))
 
 
 def drop_livekit_tokens(room_id: str, uids: Iterable[str] | None = None) -> int:
@@ -40,7 +87,7 @@ class CachedToken:
 
 
 def get_livekit_token(room_id: str, uid: str, now_s: float) -> CachedToken | None:
-    raw = get_redis().get(keys.livekit_token(room_id, uid))
+    raw = _get_script()(keys=_keys(room_id, uid))
     if not raw:
         return None
     try:
@@ -53,4 +100,4 @@ def get_livekit_token(room_id: str, uid: str, now_s: float) -> CachedToken | Non
 def put_livekit_token(room_id: str, uid: str, cached: CachedToken, now_s: float) -> None:
     ttl_s = int(cached.expires_at - now_s)
     if ttl_s > 0:
-        get_redis().set(keys.livekit_token(room_id, uid), json.dumps(asdict(cached)), ex=ttl_s)
+        _put_script()(keys=_keys(room_id, uid), args=[json.dumps(asdict(cached)), ttl_s])

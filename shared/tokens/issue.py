@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import log
+from shared import documents, log, vocab
 from shared.clients.firestore import get_firestore
 from shared.config import settings
 from shared.errors import ApiError, forbidden, not_found
@@ -31,8 +31,7 @@ def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
     """The caller's room, read with their profile in one round trip. 404 unknown room, 403 not a
     participant (checked before the status, so outsiders learn nothing about it), 409 closed."""
     client = get_firestore()
-    room_ref = client.collection("rooms").document(room_id)
-    user_ref = client.collection("users").document(uid)
+    room_ref, user_ref = documents.room(room_id), documents.user(uid)
     snapshots = {snap.reference.path: snap for snap in client.get_all([room_ref, user_ref])}
     room_snap, user_snap = snapshots[room_ref.path], snapshots[user_ref.path]
     if not room_snap.exists:
@@ -41,7 +40,7 @@ def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
     if uid not in (room.get("participants") or []):
         raise forbidden("you are not a participant of this room")
     expires_at = room.get("expiresAt") if isinstance(room.get("expiresAt"), datetime) else None
-    if room.get("status") == "closed" or (expires_at is not None and expires_at <= now):
+    if room.get("status") == vocab.CLOSED or (expires_at is not None and expires_at <= now):
         raise ApiError(409, "room_closed", "the room is closed")
     user: dict[str, Any] = (user_snap.to_dict() or {}) if user_snap.exists else {}
     name = user.get("displayName")
@@ -69,7 +68,7 @@ def livekit_token(uid: str, room_id: str, now: datetime) -> tuple[dict[str, Any]
     cached = cache.get_livekit_token(room_id, uid, now_s)
     if cached is None:
         access = room_access(uid, room_id, now)
-        ttl = timedelta(seconds=settings().int_setting("LIVEKIT_TOKEN_TTL_S", 3600, 60, 3600))
+        ttl = timedelta(seconds=settings().livekit_token_ttl_s)
         expires_at = now + ttl
         if access.expires_at is not None:
             expires_at = min(expires_at, access.expires_at)  # never outlives the room

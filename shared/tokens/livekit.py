@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.config import ConfigError, settings
+from shared.config import settings
 
 MAX_TTL = timedelta(hours=1)
 
@@ -26,13 +26,8 @@ class LiveKitCredentials:
     def from_settings(cls) -> LiveKitCredentials:
         """Read at first use: a missing key or secret is a ConfigError, never a token signed with ''."""
         config = settings()
-        url = config.require("LIVEKIT_URL")
-        if not url.startswith(("wss://", "ws://", "https://", "http://")):
-            raise ConfigError("LIVEKIT_URL must be a ws(s):// or http(s):// URL")
         return cls(
-            url=url,
-            api_key=config.require("LIVEKIT_API_KEY"),
-            api_secret=config.require("LIVEKIT_API_SECRET"),
+            url=config.livekit_url, api_key=config.livekit_api_key, api_secret=config.livekit_api_secret
         )
 
 

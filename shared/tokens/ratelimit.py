@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from shared import keys
 from shared.clients.redis import get_redis
-from shared.config import settings
 from shared.errors import ApiError
 from shared.lazy import Lazy
 
@@ -44,10 +43,6 @@ _script = Lazy(lambda: get_redis().register_script(TOKEN_BUCKET))
 class Limit:
     route: str  # the key's route part, e.g. "livekit-token"
     per_minute: int
-
-    @classmethod
-    def from_settings(cls, route: str, variable: str, default: int) -> Limit:
-        return cls(route, settings().int_setting(variable, default, 1, 100_000))
 
 
 def check(limit: Limit, uid: str) -> None:

@@ -19,8 +19,6 @@ from typing import Any
 from shared.config import ConfigError, settings
 
 MAX_TTL = timedelta(minutes=5)
-DEFAULT_ISSUER = "vchat-issue-tokens"
-DEFAULT_AUDIENCE = "vchat-ws"
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,7 @@ def _parse_keys(raw: str) -> tuple[SigningKey, ...]:
 
 def signing_keys() -> tuple[SigningKey, ...]:
     """Every configured key, oldest first (parsed once per distinct value)."""
-    return _parse_keys(settings().require("WS_SIGNING_KEYS"))
+    return _parse_keys(settings().ws_signing_keys)
 
 
 def jwks() -> dict[str, list[dict[str, str]]]:
@@ -97,11 +95,10 @@ class WsTokenSettings:
     @classmethod
     def from_settings(cls) -> WsTokenSettings:
         config = settings()
-        ttl_s = config.int_setting("WS_TOKEN_TTL_S", 300, 30, int(MAX_TTL.total_seconds()))
         return cls(
-            issuer=config.optional("WS_TOKEN_ISSUER") or DEFAULT_ISSUER,
-            audience=config.optional("WS_TOKEN_AUDIENCE") or DEFAULT_AUDIENCE,
-            ttl=timedelta(seconds=ttl_s),
+            issuer=config.ws_token_issuer,
+            audience=config.ws_token_audience,
+            ttl=timedelta(seconds=config.ws_token_ttl_s),
         )
 
 

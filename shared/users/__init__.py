@@ -1,1 +1,1 @@
-"""Users: presence mirror and what follows a user going offline."""
+"""Users: the one owner of a user's state (`state`) and the user trigger (`on_written`)."""

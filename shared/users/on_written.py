@@ -1,19 +1,21 @@
-"""`on_user_written`: mirrors presence to Redis and cleans up after a user who went offline or was deleted.
+"""`on_user_written`: a user's status change that did not come through the server, and what follows
+a user going offline or being deleted.
 
-Only `status` (and deletion) matter here; a write of `lastActiveAt` alone does nothing beyond
-decoding the event. A status change costs one Firestore read (the document's current state). Every effect is idempotent: the Redis SET, the queue removal (no-op when the
-user is not queued) and the room leave (a transaction that checks the current participants).
+Server transitions (shared.users.state) mirror their status to Redis themselves; this trigger
+mirrors the ones clients write directly (the rules let a client set `online` / `offline`), and takes
+a user who went offline out of the queue and their room. A write that leaves `status` as it was does
+nothing beyond decoding the event; a status Redis already mirrors costs one Redis read. Every
+effect is idempotent: the mirror SET, the queue removal and the room leave (a transaction).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from shared import keys
-from shared.clients.redis import get_redis
+from shared import documents, vocab
 from shared.firestore_events import DocumentChange
-
-STATUSES = ("online", "offline", "in_call", "matching")
+from shared.users import state
 
 
 def handle_user_change(change: DocumentChange) -> dict[str, Any]:
@@ -21,40 +23,38 @@ def handle_user_change(change: DocumentChange) -> dict[str, Any]:
     before, after = change.before or {}, change.after
     result: dict[str, Any] = {"uid": uid}
     if after is None:
-        get_redis().delete(keys.presence(uid))
+        state.forget_presence(uid)
         result["presence"] = "deleted"
-        result.update(_cleanup(uid, before.get("currentRoomId")))
+        result.update(_leave_everything(uid, state.current_room(before)))
         return result
 
-    if not change.field_changed("status") or after.get("status") not in STATUSES:
+    status = after.get("status")
+    if not change.field_changed("status") or status not in vocab.USER_STATUSES:
         result["skipped"] = "no relevant change"
         return result
-    # Events can arrive late: mirror the document as it is now, not as this event saw it, so an
-    # older "online" cannot overwrite a newer "offline" (one read, only when the status changed).
-    from shared.clients.firestore import get_firestore
-
-    snapshot = get_firestore().collection("users").document(uid).get()
+    if status != vocab.OFFLINE and state.mirrored_status(uid) == status:
+        result["skipped"] = "already mirrored"
+        return result
+    # Events can arrive late: act on the document as it is now, not as this event saw it, so an
+    # older "online" cannot overwrite a newer "offline".
+    snapshot = documents.user(uid).get()
     current = snapshot.to_dict() if snapshot.exists else None
-    if current is None or current.get("status") not in STATUSES:
+    if current is None or current.get("status") not in vocab.USER_STATUSES:
         result["skipped"] = "deleted or changed since"  # that write's own event does the work
         return result
-    status = current["status"]
-    get_redis().set(keys.presence(uid), status, ex=keys.PRESENCE_TTL_S)
-    result["presence"] = status
-    if status == "offline":
-        result.update(_cleanup(uid, current.get("currentRoomId")))
+    state.mirror_presence({uid: current["status"]}, just_written=False)
+    result["presence"] = current["status"]
+    if current["status"] == vocab.OFFLINE:
+        result.update(_leave_everything(uid, state.current_room(current)))
     return result
 
 
-def _cleanup(uid: str, room_id: Any) -> dict[str, Any]:
-    from shared.matching.tickets import remove_from_queue
+def _leave_everything(uid: str, room_id: str | None) -> dict[str, Any]:
+    from shared.matching.queue import remove_from_queue
 
     outcome: dict[str, Any] = {"leftQueue": remove_from_queue(uid, reason="offline")}
-    if isinstance(room_id, str) and room_id:
-        from shared.clients.firestore import get_firestore
-        from shared.rooms.lifecycle import leave_room
-        from shared.tokens.cache import drop_livekit_tokens
+    if room_id:
+        from shared.rooms.membership import leave
 
-        outcome["leftRoom"] = leave_room(get_firestore(), room_id, uid)
-        outcome["tokensDropped"] = drop_livekit_tokens(room_id, [uid])
+        outcome["leftRoom"] = leave(uid, room_id, datetime.now(UTC), missing_ok=True).changed
     return outcome

@@ -15,24 +15,20 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from shared.config import ConfigError, settings
+from shared import vocab
+from shared.config import settings
 from shared.vroid.client import Credentials, VroidHubClient
-from shared.vroid.sync import MAX_BATCH_WRITES, SyncReport, run_sync
+from shared.vroid.sync import SyncReport, run_sync
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-STATE_DOCUMENT = ("serverState", "vroidHub")
+STATE_DOCUMENT = (vocab.SERVER_STATE, "vroidHub")
 
 
 def api_url() -> str:
-    raw = settings().require("VROID_API_URL")
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("VROID_API_URL must be an http(s) URL, got a malformed value")
-    return raw
+    return settings().vroid_api_url
 
 
 def _fingerprint(secret: str) -> str:
@@ -67,19 +63,17 @@ class RefreshTokenStore:
 
 def run(db: firestore.Client, now: datetime | None = None) -> SyncReport:
     cfg = settings()
-    secret = cfg.require("VROID_REFRESH_TOKEN")
+    secret = cfg.vroid_refresh_token
     store = RefreshTokenStore(db, secret)
-    credentials = Credentials(
-        cfg.require("VROID_CLIENT_ID"), cfg.require("VROID_CLIENT_SECRET"), store.current()
-    )
+    credentials = Credentials(cfg.vroid_client_id, cfg.vroid_client_secret, store.current())
     client = VroidHubClient(api_url(), credentials, on_refresh_token=store.save)
     try:
         return run_sync(
             db,
             client,
             now or datetime.now(UTC),
-            page_size=cfg.int_setting("VROID_PAGE_SIZE", 100, 1, 100),
-            batch_size=cfg.int_setting("VRM_SYNC_BATCH_SIZE", MAX_BATCH_WRITES, 1, MAX_BATCH_WRITES),
+            page_size=cfg.vroid_page_size,
+            batch_size=cfg.vrm_sync_batch_size,
         )
     finally:
         client.close()

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared import vocab
 from shared.vroid.client import VroidHubClient
 from shared.vroid.mapping import CONTENT_FIELDS, InvalidModel, MappedModel, map_model, model_id_of
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-COLLECTION = "vrmModels"
+COLLECTION = vocab.VRM_MODELS
 SOURCES = (("staff_picks", "/api/staff_picks"), ("hearts", "/api/hearts"))
 MAX_BATCH_WRITES = 500  # Firestore's limit per commit
 READ_CHUNK = 500

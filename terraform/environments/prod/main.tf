@@ -12,12 +12,23 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 6.0"
     }
+    upstash = {
+      source  = "upstash/upstash"
+      version = "~> 1.5"
+    }
   }
 }
 
 provider "google" {
   project = var.project_id
   region  = var.region
+}
+
+# The Upstash account's management API key (TF_VAR_upstash_api_key): provider arguments are not
+# written to the state. Unused, and may stay empty, when upstash_enabled is false.
+provider "upstash" {
+  email   = var.upstash_email
+  api_key = var.upstash_api_key
 }
 
 module "vchat" {
@@ -33,9 +44,12 @@ module "vchat" {
   cors_allowed_origins  = var.cors_allowed_origins
   discord               = var.discord
   sql_tier              = "db-custom-2-7680"
+  sql_max_connections   = 200
   sql_availability_type = "REGIONAL"
   deletion_protection   = true
   alert_emails          = var.alert_emails
+  runbook_url           = var.runbook_url
+  upstash               = { enabled = var.upstash_enabled }
 }
 
 variable "project_id" {
@@ -72,9 +86,34 @@ variable "cors_allowed_origins" {
 }
 
 variable "alert_emails" {
-  description = "Who gets the error-rate alerts."
+  description = "Who gets the alerts."
   type        = list(string)
   default     = []
+}
+
+variable "runbook_url" {
+  description = "URL of docs/operations.md as the people paged can read it; alerts link its sections."
+  type        = string
+  default     = "docs/operations.md"
+}
+
+variable "upstash_enabled" {
+  description = "Create the Upstash Redis database and the redis-url secret from it (false: bring your own rediss:// URL)."
+  type        = bool
+  default     = true
+}
+
+variable "upstash_email" {
+  description = "Email of the Upstash account (only when upstash_enabled)."
+  type        = string
+  default     = ""
+}
+
+variable "upstash_api_key" {
+  description = "Upstash management API key (only when upstash_enabled); pass it as TF_VAR_upstash_api_key."
+  type        = string
+  default     = ""
+  sensitive   = true
 }
 
 output "http_function_urls" {
@@ -90,4 +129,14 @@ output "sql_connection_name" {
 output "secret_ids" {
   description = "Secrets to give a version before the first apply."
   value       = module.vchat.secret_ids
+}
+
+output "database_logins" {
+  description = "Functions' IAM database users and their roles (python -m deploy grant-roles)."
+  value       = module.vchat.database_logins
+}
+
+output "dead_letter_topics" {
+  description = "Dead-letter topics to attach to the event triggers (python -m deploy dead-letters)."
+  value       = module.vchat.dead_letter_topics
 }

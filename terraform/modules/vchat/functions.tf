@@ -34,21 +34,7 @@ resource "google_cloudfunctions2_function" "function" {
     vpc_connector                    = contains(local.postgres_functions, each.key) ? google_vpc_access_connector.connector.id : null
     vpc_connector_egress_settings    = contains(local.postgres_functions, each.key) ? "PRIVATE_RANGES_ONLY" : null
 
-    environment_variables = merge(
-      each.value.env,
-      {
-        GOOGLE_CLOUD_PROJECT  = var.project_id
-        CORS_ALLOWED_ORIGINS  = join(",", var.cors_allowed_origins)
-        SERVICE_ACCOUNT_EMAIL = google_service_account.function[each.key].email
-      },
-      contains(keys(each.value.env), "LIVEKIT_URL") ? { LIVEKIT_URL = var.livekit_url } : {},
-      { for name, value in local.discord_env : name => value if contains(keys(each.value.env), name) },
-      contains(local.postgres_functions, each.key) ? {
-        CLOUD_SQL_INSTANCE = google_sql_database_instance.main.connection_name
-        DB_NAME            = google_sql_database.vchat.name
-        DB_IAM_USER        = trimsuffix(google_service_account.function[each.key].email, ".gserviceaccount.com")
-      } : {},
-    )
+    environment_variables = local.function_env[each.key]
 
     dynamic "secret_environment_variables" {
       for_each = each.value.secrets
@@ -95,8 +81,23 @@ resource "google_cloudfunctions2_function" "function" {
     }
   }
 
+  lifecycle {
+    # Fail-safe: a deployed function never runs against an emulator, with a debug switch or over
+    # a plain-text URL (the *_URL variables it connects to), whatever the manifest or a variable says.
+    precondition {
+      condition = alltrue([
+        for name, value in local.function_env[each.key] :
+        !can(regex(local.development_only_env, name)) && !(endswith(name, "_URL") && can(regex(local.plain_text_url, value)))
+      ])
+      error_message = "${each.key}: its environment carries an emulator variable, a development flag or a plain-text URL."
+    }
+  }
+
+  # A function reads its secrets' `latest` version when an instance starts: the Redis URL Terraform
+  # writes must exist before the first deploy.
   depends_on = [
     google_project_service.apis,
     google_secret_manager_secret_iam_member.access,
+    google_secret_manager_secret_version.redis_url,
   ]
 }

@@ -55,11 +55,15 @@ data "google_project" "this" {
   project_id = var.project_id
 }
 
-# Pub/Sub's service agent mints the OIDC tokens of push deliveries.
-resource "google_project_iam_member" "pubsub_token_creator" {
-  project = var.project_id
-  role    = "roles/iam.serviceAccountTokenCreator"
-  member  = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+# Eventarc delivers through Pub/Sub push subscriptions that authenticate as the event identity:
+# Pub/Sub's service agent mints those OIDC tokens. Projects whose agent predates April 2021 need
+# this grant (newer agents carry the permission through their service agent role); it is given
+# on the one account whose tokens are minted, not project-wide, so the agent cannot act as any
+# other service account.
+resource "google_service_account_iam_member" "pubsub_token_creator" {
+  service_account_id = google_service_account.events.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_service_agent
 }
 
 # discord_auth signs Firebase custom tokens with its own service account through the IAM Credentials

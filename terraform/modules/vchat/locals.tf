@@ -20,14 +20,19 @@ locals {
       event_type    = try(spec.trigger.event_type, null)
       topic         = try(spec.trigger.topic, null)
       stores        = tolist([for store in try(spec.stores, []) : store])
-      secrets       = { for env_name, secret in try(spec.secrets, {}) : env_name => secret }
-      env           = { for env_name, value in try(spec.env, {}) : env_name => tostring(value) }
+      # Granted to the function's IAM database user by `python -m deploy grant-roles` (SQL, not an
+      # API Terraform has): listed here for the outputs and the documentation.
+      database_roles = tolist([for role in try(spec.database_roles, []) : role])
+      secrets        = { for env_name, secret in try(spec.secrets, {}) : env_name => secret }
+      env            = { for env_name, value in try(spec.env, {}) : env_name => tostring(value) }
       schedules = [
         for s in try(spec.schedules, []) : {
-          name      = s.name
-          cron      = s.cron
-          time_zone = s.time_zone
-          data      = jsonencode(try(s.data, {}))
+          name        = s.name
+          cron        = s.cron
+          time_zone   = s.time_zone
+          data        = jsonencode(try(s.data, {}))
+          interval_s  = s.interval_s
+          success_log = s.success_log
         }
       ]
     }
@@ -43,14 +48,26 @@ locals {
   schedules = merge([
     for name, f in local.functions : {
       for s in f.schedules : s.name => {
-        function  = name
-        topic     = f.topic
-        cron      = s.cron
-        time_zone = s.time_zone
-        data      = s.data # JSON text
+        function    = name
+        service     = replace(name, "_", "-") # the Cloud Run service of a 2nd-gen function
+        topic       = f.topic
+        cron        = s.cron
+        time_zone   = s.time_zone
+        data        = s.data # JSON text
+        interval_s  = s.interval_s
+        success_log = s.success_log
       }
     }
   ]...)
+
+  # Event-driven functions (Eventarc delivers through a Pub/Sub subscription): each gets a
+  # dead-letter topic for the events it could not handle.
+  event_functions = merge(local.firestore_triggers, local.pubsub_triggers)
+  # How often Pub/Sub delivers an event before dead-lettering it. Eventarc backs off from 10 s to
+  # 600 s, so 10 attempts take about 40 minutes: under MAX_EVENT_AGE_S (1 h), after which the
+  # handlers drop an event as too old, so a failing event is kept, not silently dropped.
+  dead_letter_max_delivery_attempts = 10
+  pubsub_service_agent              = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
   secret_ids = toset(flatten([for f in values(local.functions) : values(f.secrets)]))
 
@@ -78,6 +95,30 @@ locals {
   # Functions that mint Firebase custom tokens by signing with their own service account (IAM
   # Credentials signBlob).
   token_signers = toset([for name in ["discord_auth"] : name if contains(keys(local.functions), name)])
+
+  # What each function runs with. Computed here so that a precondition (functions.tf) and the
+  # offline tests see exactly the map the function is deployed with.
+  function_env = {
+    for name, f in local.functions : name => merge(
+      f.env,
+      {
+        GOOGLE_CLOUD_PROJECT  = var.project_id
+        CORS_ALLOWED_ORIGINS  = join(",", var.cors_allowed_origins)
+        SERVICE_ACCOUNT_EMAIL = google_service_account.function[name].email
+      },
+      contains(keys(f.env), "LIVEKIT_URL") ? { LIVEKIT_URL = var.livekit_url } : {},
+      { for key, value in local.discord_env : key => value if contains(keys(f.env), key) },
+      contains(local.postgres_functions, name) ? {
+        CLOUD_SQL_INSTANCE = google_sql_database_instance.main.connection_name
+        DB_NAME            = google_sql_database.vchat.name
+        DB_IAM_USER        = trimsuffix(google_service_account.function[name].email, ".gserviceaccount.com")
+      } : {},
+    )
+  }
+  # Names and values that only belong on a developer's machine (deploy/manifest.py has the same
+  # rule for the manifest): emulator hosts, the direct DATABASE_URL, debug switches, plain-text URLs.
+  development_only_env = "^([A-Z0-9_]+_EMULATOR_HOST|DATABASE_URL|DEBUG|FLASK_DEBUG|FLASK_ENV|PYTHONDEVMODE|VCHAT_[A-Z0-9_]+)$"
+  plain_text_url       = "^(http|redis|ws)://"
 
   # Project roles each store needs, granted to the service account of each function using it.
   store_roles = {

@@ -1,5 +1,8 @@
-# Alert when any function logs errors at a sustained rate (handlers log ERROR on every failure
-# the platform retries, and auto_close logs its summary as ERROR when a part failed).
+# What the alerts (alerts.tf) count: log-based metrics and where notifications go.
+
+# Every ERROR line of a function, by service: handlers log ERROR on every failure the platform
+# retries, auto_close logs its summary as ERROR when a part failed, the VRoid sync when its
+# authorization is refused.
 resource "google_logging_metric" "function_errors" {
   project = var.project_id
   name    = "vchat-${var.environment}-function-errors"
@@ -19,6 +22,27 @@ resource "google_logging_metric" "function_errors" {
   }
 }
 
+# One successful run of a scheduled job: the summary line its function writes at INFO when the
+# run finished (manifest `success_log`; a run with failed parts logs it as ERROR, which does not
+# count). The absence alert fires when these stop.
+resource "google_logging_metric" "job_success" {
+  for_each = local.schedules
+
+  project = var.project_id
+  name    = "vchat-${var.environment}-job-success-${each.key}"
+  filter = join(" AND ", [
+    "resource.type=\"cloud_run_revision\"",
+    "resource.labels.service_name=\"${each.value.service}\"",
+    "jsonPayload.message=\"${each.value.success_log}\"",
+    "severity<ERROR",
+  ])
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+  }
+}
+
 resource "google_monitoring_notification_channel" "email" {
   for_each = toset(var.alert_emails)
 
@@ -27,35 +51,5 @@ resource "google_monitoring_notification_channel" "email" {
   type         = "email"
   labels = {
     email_address = each.value
-  }
-}
-
-resource "google_monitoring_alert_policy" "function_errors" {
-  project      = var.project_id
-  display_name = "V-Chat ${var.environment}: function errors"
-  combiner     = "OR"
-
-  conditions {
-    display_name = "more than 10 error logs in 5 minutes, per function"
-    condition_threshold {
-      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.function_errors.name}\" AND resource.type=\"cloud_run_revision\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 10
-      duration        = "0s"
-
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.service"]
-      }
-    }
-  }
-
-  notification_channels = [for channel in google_monitoring_notification_channel.email : channel.id]
-
-  documentation {
-    content   = "A V-Chat function logs errors. Logs: resource.type=cloud_run_revision severity>=ERROR. Runbook: docs/deploy.md."
-    mime_type = "text/markdown"
   }
 }

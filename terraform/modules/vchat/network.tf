@@ -8,6 +8,26 @@ resource "google_compute_network" "vpc" {
   depends_on = [google_project_service.apis]
 }
 
+# Nothing in this network serves traffic (it carries the connector's egress to Cloud SQL), so
+# nothing may come in. Explicit, and logged, rather than the implied rule nobody sees; the
+# connector's own rules (created by Serverless VPC Access at priority 1000) take precedence.
+resource "google_compute_firewall" "deny_all_ingress" {
+  project   = var.project_id
+  name      = "vchat-${var.environment}-deny-all-ingress"
+  network   = google_compute_network.vpc.name
+  direction = "INGRESS"
+  priority  = 65534
+
+  source_ranges = ["0.0.0.0/0"]
+  deny {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
 resource "google_compute_global_address" "sql_range" {
   project       = var.project_id
   name          = "vchat-${var.environment}-sql-range"

@@ -38,6 +38,11 @@ variable "build_dir" {
 variable "livekit_url" {
   description = "wss:// URL of the LiveKit server handed to clients with their tokens."
   type        = string
+
+  validation {
+    condition     = startswith(var.livekit_url, "wss://")
+    error_message = "livekit_url must be a wss:// (TLS) URL: a deployed client never talks to LiveKit in plain text."
+  }
 }
 
 variable "discord" {
@@ -73,6 +78,17 @@ variable "sql_tier" {
   default     = "db-custom-1-3840"
 }
 
+variable "sql_max_connections" {
+  description = "max_connections of Cloud SQL, set explicitly: the functions' pools (DB_POOL_SIZE x 2 x max instances, summed) must fit under it with headroom (docs/operations.md, tests/test_connection_budget.py)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.sql_max_connections >= 50 && var.sql_max_connections <= 1000
+    error_message = "sql_max_connections must be between 50 and 1000."
+  }
+}
+
 variable "sql_availability_type" {
   description = "ZONAL or REGIONAL (high availability) for Cloud SQL."
   type        = string
@@ -97,9 +113,25 @@ variable "connector_cidr" {
 }
 
 variable "alert_emails" {
-  description = "Who is notified when a function's error rate alert fires."
+  description = "Who is notified when an alert fires (alerts.tf)."
   type        = list(string)
   default     = []
+}
+
+variable "runbook_url" {
+  description = "Where docs/operations.md is readable by whoever is paged (e.g. its URL in the repository host); every alert links a section of it."
+  type        = string
+  default     = "docs/operations.md"
+}
+
+variable "upstash" {
+  description = "Upstash Redis created by Terraform (enabled) or brought by the operator (disabled: add the redis-url secret version by hand, a rediss:// URL). The primary region should be the nearest to var.region."
+  type = object({
+    enabled        = bool
+    primary_region = optional(string, "ap-northeast-1")
+    read_regions   = optional(list(string), [])
+  })
+  default = { enabled = true }
 }
 
 variable "labels" {

@@ -6,5 +6,9 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 6.0"
     }
+    upstash = {
+      source  = "upstash/upstash"
+      version = "~> 1.5"
+    }
   }
 }

@@ -1,8 +1,8 @@
-"""The Lua steps of matching (the .lua files beside this module), run with EVALSHA.
+"""Lua scripts (the `.lua` files beside the modules that use them), run with EVALSHA.
 
-Each script is one atomic step in Redis. They derive per-user key names from prefixes in
-shared.keys, so they need a single Redis node (Upstash's default global script lock; not Redis
-Cluster).
+Each script is one atomic step in Redis. Some derive per-user key names from prefixes in
+shared.keys, so they need a single Redis node (Upstash's default; not Redis Cluster). Scripts use
+Redis 6.2 commands only (what Upstash speaks).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from shared.clients.redis import get_redis
 if TYPE_CHECKING:
     import redis as redis_lib
 
-_DIR = Path(__file__).resolve().parent
+SHARED = Path(__file__).resolve().parent
 
 
 @functools.cache
 def source(name: str) -> tuple[str, str]:
-    """(Lua text, its SHA-1) of `<name>.lua`."""
-    text = (_DIR / f"{name}.lua").read_text()
+    """(Lua text, its SHA-1) of `shared/<name>.lua`, e.g. name 'matching/pair'."""
+    text = (SHARED / f"{name}.lua").read_text()
     return text, hashlib.sha1(text.encode()).hexdigest()
 
 

@@ -1,0 +1,38 @@
+"""Firestore document references by what they are, built from the names in `vocab`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared import vocab
+from shared.clients.firestore import get_firestore
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import DocumentReference
+
+
+def user(uid: str) -> DocumentReference:
+    return get_firestore().collection(vocab.USERS).document(uid)
+
+
+def queue_entry(uid: str) -> DocumentReference:
+    """`matchingQueue/{uid}`: the user's random-matching request, authoritative for pairing."""
+    return get_firestore().collection(vocab.MATCHING_QUEUE).document(uid)
+
+
+def room(room_id: str) -> DocumentReference:
+    return get_firestore().collection(vocab.ROOMS).document(room_id)
+
+
+def new_room() -> DocumentReference:
+    """A reference with a fresh auto id (nothing is written)."""
+    return get_firestore().collection(vocab.ROOMS).document()
+
+
+def room_code(code: str) -> DocumentReference:
+    return get_firestore().collection(vocab.ROOM_CODES).document(code)
+
+
+def call_session(room_id: str) -> DocumentReference:
+    """A room's call session shares the room's id: a room activates at most once."""
+    return get_firestore().collection(vocab.CALL_SESSIONS).document(room_id)

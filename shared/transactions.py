@@ -1,0 +1,124 @@
+"""Firestore transactions with a bounded total time.
+
+The client library retries an aborted transaction up to `max_attempts` times and lets each read
+wait on document locks for as long as the server allows; under contention (sixteen requests of one
+user at once) that held every request thread of an instance for a minute. Here a transaction has a
+deadline: each read and the commit get only the time that is left, an aborted attempt is retried
+with jittered backoff while time remains, and a transaction out of time is rolled back and answered
+503 with Retry-After, so the request thread is free again within seconds.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import random
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from shared.clients.firestore import get_firestore
+from shared.config import settings
+from shared.errors import ApiError
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import DocumentReference, DocumentSnapshot, Transaction
+
+T = TypeVar("T")
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("firestore_deadline", default=None)
+FIRST_BACKOFF_S = 0.02
+MAX_BACKOFF_S = 0.5
+
+
+class TransactionBusy(ApiError):
+    """Out of time: the documents are contended. Safe to retry after a moment."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "busy",
+            "the data you asked to change is busy; retry in a moment",
+            headers={"Retry-After": "1"},
+        )
+
+
+def remaining_s() -> float:
+    """Seconds left in the current transaction (or the default budget outside one)."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return float(settings().firestore_transaction_deadline_s)
+    return deadline - time.monotonic()
+
+
+def _left_or_busy() -> float:
+    left = remaining_s()
+    if left <= 0:
+        raise TransactionBusy()
+    return left
+
+
+def read(transaction: Transaction, *refs: DocumentReference) -> list[DocumentSnapshot]:
+    """Snapshots of `refs` inside the transaction, in the order given, within the time left."""
+    snapshots = transaction.get_all(list(refs), timeout=_left_or_busy())
+    by_path = {snap.reference.path: snap for snap in snapshots}
+    return [by_path[ref.path] for ref in refs]
+
+
+def _commit(transaction: Transaction) -> None:
+    # Transaction._commit() passes no timeout; this is the same request with the time left.
+    client = transaction._client
+    response = client._firestore_api.commit(
+        request={
+            "database": client._database_string,
+            "writes": transaction._write_pbs,
+            "transaction": transaction._id,
+        },
+        metadata=client._rpc_metadata,
+        timeout=_left_or_busy(),
+    )
+    transaction._clean_up()
+    transaction.write_results = list(response.write_results)
+    transaction.commit_time = response.commit_time
+
+
+def _rollback(transaction: Transaction) -> None:
+    if not transaction.in_progress:
+        return
+    try:
+        transaction._rollback()
+    except Exception:
+        transaction._clean_up()  # the server drops an abandoned transaction on its own
+
+
+def run(body: Callable[[Transaction], T], *, deadline_s: float | None = None) -> T:
+    """Run `body(transaction)` and commit, retrying aborts until the deadline; its result."""
+    from google.api_core import exceptions
+
+    budget = deadline_s if deadline_s is not None else settings().firestore_transaction_deadline_s
+    token = _deadline.set(time.monotonic() + budget)
+    transaction = get_firestore().transaction(max_attempts=1)
+    retry_id: Any = None
+    backoff = FIRST_BACKOFF_S
+    try:
+        while True:
+            transaction._clean_up()
+            try:
+                # Retrying with the first attempt's id keeps its place in the lock queue.
+                transaction._begin(retry_id=retry_id)
+                retry_id = retry_id or transaction._id
+                result = body(transaction)
+                _commit(transaction)
+                return result
+            except exceptions.Aborted:
+                transaction._clean_up()
+                if remaining_s() <= backoff:
+                    raise TransactionBusy() from None
+                time.sleep(backoff * random.uniform(0.5, 1.5))
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            except (exceptions.DeadlineExceeded, exceptions.RetryError):
+                _rollback(transaction)
+                raise TransactionBusy() from None
+            except BaseException:
+                _rollback(transaction)
+                raise
+    finally:
+        _deadline.reset(token)
