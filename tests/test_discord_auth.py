@@ -77,7 +77,8 @@ def fresh_code(info: dict[str, Any], user: str) -> tuple[str, str]:
 
 def test_config_tells_the_web_app_how_to_send_members_to_discord(info: dict[str, Any]) -> None:
     status, config, _ = http("GET", f"{info['gatewayUrl']}/discord_auth/config")
-    assert status == 200 and config["clientId"] == info["discord"]["applicationId"]
+    assert status == 200, config
+    assert config["clientId"] == info["discord"]["applicationId"]
     assert config["authorizeUrl"].endswith("/oauth2/authorize") and config["scopes"] == ["identify"]
     assert config["codeChallengeMethod"] == "S256"
 
