@@ -458,7 +458,7 @@ class Settings:
         10,
         1,
         100_000,
-        used_by="invitations_api",
+        used_by="invitations_api, discord_interactions",
         meaning="POST /invitations, PATCH and cancel",
     )
     rate_limit_participation_per_min = integer(
@@ -466,7 +466,7 @@ class Settings:
         20,
         1,
         100_000,
-        used_by="invitations_api",
+        used_by="invitations_api, discord_interactions",
         meaning="joining, marking interest in and leaving invitations",
     )
     rate_limit_support_tickets_per_min = integer(
@@ -474,7 +474,7 @@ class Settings:
         5,
         1,
         100_000,
-        used_by="invitations_api",
+        used_by="invitations_api, discord_interactions",
         meaning="POST /tickets and staff's POST /tickets/{id}/close",
     )
 
