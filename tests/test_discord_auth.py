@@ -231,3 +231,22 @@ def test_custom_tokens_in_production_are_rs256_for_the_identity_toolkit(
     assert claims["iss"] == claims["sub"] == account and claims["uid"] == "discord:1"
     assert claims["claims"] == {"discord_id": "1", "staff": False}
     assert claims["exp"] - claims["iat"] == 3600 and claims["iat"] <= time.time() + 1
+
+
+def test_both_doors_draw_on_one_write_budget(info: dict[str, Any], discord: Discord) -> None:
+    """RATE_LIMIT_SUPPORT_TICKETS_PER_MIN (5) per member, whichever door the tickets come through."""
+    from shared.discord import texts
+
+    user_id = new_user(discord, name="二つの扉")
+    token = discord_tools.sign_in(info, user_id)["idToken"]
+    for _ in range(2):
+        status, _ = api(info, "POST", "/tickets", token, {"id": snowflake(), "category": "other"})
+        assert status == 201
+    member = discord_tools.member(user_id, "二つの扉")
+    answers = [
+        discord.submit(member, "ticket:2", {"content": "問い合わせ"})[0]["data"]["content"] for _ in range(4)
+    ]
+    assert [a.startswith("問い合わせを受け付けました") for a in answers] == [True, True, True, False]
+    assert answers[-1] == texts.CODES["rate_limited"]
+    status, answer = api(info, "POST", "/tickets", token, {"id": snowflake(), "category": "other"})
+    assert status == 429 and answer["error"]["code"] == "rate_limited"

@@ -316,6 +316,9 @@ def invitation_button(
     event = detail["eventName"]
     if action == "join":
         text = texts.JOINED.format(event=event, joined=result.joined_count, max=detail["maxParticipants"])
+        # What the domain shows only to joined participants, host and staff, said only to the joiner.
+        if detail.get("vrchatProfile"):
+            text += f"\n主催のVRChat: {detail['vrchatProfile']}"
         if detail.get("instanceLink"):
             text += f"\nインスタンス: {detail['instanceLink']}"
         return reply(text)

@@ -67,9 +67,11 @@ def _world(invitation: Mapping[str, Any]) -> str:
     return f"[{name}]({link})" if link else name
 
 
-def _host(invitation: Mapping[str, Any]) -> str:
+def _host(invitation: Mapping[str, Any], with_profile: bool = False) -> str:
+    """The host; their VRChat profile only where the domain shows it (host, joined, staff: the staff
+    channel), never in the public message (shared/invitations/views.py)."""
     host = f"<@{invitation['hostId']}>"
-    profile = invitation.get("vrchatProfile")
+    profile = invitation.get("vrchatProfile") if with_profile else None
     return f"{host}（[VRChat]({profile})）" if profile else host
 
 
@@ -145,7 +147,7 @@ def staff_message(invitation: Mapping[str, Any], invitation_id: str, link: str) 
                 "color": COLORS.get(status, COLORS["recruiting"]),
                 "fields": [
                     {"name": "日時", "value": when(invitation["startTime"], invitation["endTime"])},
-                    {"name": "主催", "value": _host(invitation), "inline": True},
+                    {"name": "主催", "value": _host(invitation, with_profile=True), "inline": True},
                     {"name": "状態", "value": texts.STATUS_LABELS.get(status, status), "inline": True},
                     {
                         "name": "担当スタッフ",
