@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 from croniter import croniter
+from yarl import URL
 
 log = logging.getLogger("devstack.hub")
 
@@ -113,8 +114,11 @@ class Hub:
             return web.json_response(
                 {"error": {"code": "not_found", "message": f"no HTTP function named {name!r}"}}, status=404
             )
-        path = "/" + request.match_info.get("path", "")
-        url = self._function_url(name) + path + (f"?{request.query_string}" if request.query_string else "")
+        # Forward the path as it came, still percent-encoded: decoding it here would put raw line
+        # breaks and the like into the upstream URL, which production's front end never does.
+        raw_path = request.rel_url.raw_path[len(name) + 1 :] or "/"
+        query = request.rel_url.raw_query_string
+        url = self._function_url(name) + raw_path + (f"?{query}" if query else "")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-For"] = request.remote or "127.0.0.1"
         headers["X-Forwarded-Proto"] = "http"
@@ -123,7 +127,7 @@ class Hub:
         try:
             async with self.session.request(
                 request.method,
-                url,
+                URL(url, encoded=True),
                 headers=headers,
                 data=body,
                 allow_redirects=False,
@@ -318,7 +322,9 @@ def build_apps(hub: Hub) -> tuple[web.Application, web.Application]:
     gateway = web.Application(client_max_size=16 * 1024 * 1024)
     gateway.router.add_get("/", hub.index)
     gateway.router.add_route("*", "/{function}", hub.gateway)
-    gateway.router.add_route("*", "/{function}/{path:.*}", hub.gateway)
+    # `[\s\S]*`, not `.*`: a path with an encoded line break must reach the function, as it does
+    # behind Google's front end, rather than stop at the gateway.
+    gateway.router.add_route("*", "/{function}/{path:[\\s\\S]*}", hub.gateway)
 
     router = web.Application(client_max_size=16 * 1024 * 1024)
     router.router.add_post("/functions/projects/{project}/triggers/{trigger}", hub.firestore_event)

@@ -35,6 +35,13 @@ def invalid(field: str, message: str) -> ApiError:
     return ApiError(400, "invalid_argument", f"{field}: {message}", field=field)
 
 
+def unprocessable(field: str, message: str) -> ApiError:
+    """422 for a request the document allows but the server cannot carry out: a rule between
+    fields, against the current time, or about what a value means (a cursor of another list).
+    400 stays for requests that do not match the document."""
+    return ApiError(422, "unprocessable", f"{field}: {message}", field=field)
+
+
 def not_found(message: str) -> ApiError:
     return ApiError(404, "not_found", message)
 

@@ -21,7 +21,7 @@ from werkzeug.routing import Map, Rule
 from shared import log
 from shared.config import ConfigError, settings
 from shared.errors import ApiError, invalid
-from shared.request_body import decode_object, read_limited
+from shared.request_body import MAX_BODY_BYTES, decode_object, read_limited
 from shared.text import not_one_line, unstorable
 
 if TYPE_CHECKING:
@@ -67,10 +67,13 @@ class ApiRequest:
         return decode_object(self._body)
 
     def query(self, name: str) -> str | None:
-        """A query parameter: absent and empty are the same; anything but one line of text is a 400."""
+        """A query parameter, or None when it is left out. Given, it must be one line of text that is
+        not empty (leave it out instead): anything else is a 400."""
         value = self.raw.args.get(name)
-        if value in (None, ""):
+        if value is None:
             return None
+        if value == "":
+            raise invalid(name, "must not be empty (leave it out instead)")
         reason = unstorable(value) or not_one_line(value)
         if reason:
             raise invalid(name, reason)
@@ -108,6 +111,7 @@ class _Route:
     auth: bool
     budget: Budget | None = None
     exclusive: str | None = None
+    query: frozenset[str] = frozenset()
 
 
 class Api:
@@ -129,10 +133,12 @@ class Api:
         auth: bool = True,
         budget: Budget | None = None,
         exclusive: str | None = None,
+        query: Iterable[str] = (),
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `budget`: the caller's token bucket this route draws from (429 with
         Retry-After when empty, checked before the body is read). `exclusive`: one request of the
-        caller at a time for this scope (shared/user_lock.py)."""
+        caller at a time for this scope (shared/user_lock.py). `query`: the query parameters it
+        reads; any other, or one given twice, is a 400."""
         if (budget or exclusive) and not auth:
             raise ValueError("budgets and locks are per user: the route must authenticate")
 
@@ -140,7 +146,7 @@ class Api:
             endpoint = f"{method} {path}"
             methods = [method, "HEAD"] if method == "GET" else [method]
             self._map.add(Rule(path, endpoint=endpoint, methods=methods))
-            self._routes[endpoint] = _Route(handler, auth, budget, exclusive)
+            self._routes[endpoint] = _Route(handler, auth, budget, exclusive, frozenset(query))
             return handler
 
         return register
@@ -211,6 +217,7 @@ class Api:
             if reason:
                 raise invalid(name, reason)
         route = self._routes[endpoint]
+        _check_query(request, route.query)
         caller = None
         if route.auth:
             # Imported here: a function whose routes take no ID token (discord_interactions, discord_auth)
@@ -246,16 +253,41 @@ class Api:
         return self._encode(Reply(status, body), request)
 
     def _encode(self, reply: Reply, request: Request) -> Response:
-        if reply.body is None:
+        payload = (
+            b""
+            if reply.body is None
+            else json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        )
+        if _body_may_be_unbounded(request):
+            # functions-framework reads whatever body is left after the answer; a body that claims
+            # megabytes (or never says, chunked) would hold this thread for as long as the client
+            # likes. A streamed answer is exempt from that read, and `close` ends the connection.
+            response = Response(iter([payload]), status=reply.status, mimetype=JSON_TYPE)
+            response.headers["Connection"] = "close"
+        elif reply.body is None:
             response = Response(status=reply.status)
         else:
-            payload = json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False, default=str)
             response = Response(payload, status=reply.status, mimetype=JSON_TYPE)
         response.headers.setdefault("Cache-Control", "no-store")
         for name, value in reply.headers.items():
             response.headers[name] = value
         _add_cors(response, request)
         return response
+
+
+def _body_may_be_unbounded(request: Request) -> bool:
+    length = request.content_length
+    if length is not None:
+        return length > MAX_BODY_BYTES
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _check_query(request: Request, allowed: frozenset[str]) -> None:
+    for name in request.args:
+        if name not in allowed:
+            raise invalid(name or "query", f"query parameter {name!r} is not known here")
+        if len(request.args.getlist(name)) > 1:
+            raise invalid(name, "must be given once")
 
 
 def _register_error_handler(handler: Callable[[HTTPException], Response]) -> None:

@@ -85,7 +85,8 @@ def check_value(value: Any) -> None:
                 child_path = f"{path}.{key}" if path else key
                 reason = unstorable(key)
                 if reason:
-                    raise ApiError(400, "invalid_argument", f"a field name {reason}", field=path or None)
+                    where = path or "body"
+                    raise ApiError(400, "invalid_argument", f"{where}: a field name {reason}", field=where)
                 pending.append((child, child_path, depth + 1))
         elif isinstance(item, list):
             pending.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item))

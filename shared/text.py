@@ -18,6 +18,26 @@ _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NOT_MULTI_LINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+# What counts as white space, exactly as in the documents' (ECMAScript) regular expressions, so a
+# value the document calls blank is blank here too (Python's str.isspace() disagrees on U+FEFF).
+WHITESPACE = "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_NOT_BLANK = re.compile(f"[^{WHITESPACE}]")
+
+# The same rules as patterns the OpenAPI documents carry word for word (tests/test_openapi.py checks),
+# written without look-arounds so that any JSON Schema tool can generate matching text.
+ONE_LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
+ONE_LINE_NOT_BLANK_PATTERN = (
+    "^[ \\xa0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000\\ufeff]*"
+    "[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+    "[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
+)
+MULTI_LINE_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+
+
+def is_blank(value: str) -> bool:
+    return _NOT_BLANK.search(value) is None
+
+
 def unstorable(value: str) -> str | None:
     """Why `value` cannot be stored, or None when it can."""
     if _SURROGATE.search(value):

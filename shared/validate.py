@@ -12,16 +12,21 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from shared.errors import invalid
-from shared.text import not_multi_line, not_one_line, unstorable
+from shared.text import is_blank, not_multi_line, not_one_line, unstorable
 
 _MISSING = object()
-# Times a client may name: wide enough for any meetup, narrow enough for every store and every
-# conversion (year 1 in a zone east of UTC overflowed on the way to UTC).
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# Times a client may name: RFC 3339 with a zone, the year as written 2000..2099: wide enough for
+# any meetup, narrow enough for every store and every conversion (year 1 in a zone east of UTC
+# overflowed on the way to UTC). The documents carry the same pattern.
+TIME_PATTERN = (
+    "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+_TIME = re.compile(TIME_PATTERN)
+# An https URL with a plain host name, printable ASCII only (non-ASCII is percent-encoded).
+HTTPS_URL_PATTERN = "^https://([A-Za-z0-9.-]+)(:[0-9]{1,5})?([/?#][!-~]*)?$"
+_HTTPS_URL = re.compile(HTTPS_URL_PATTERN)
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
 
@@ -67,7 +72,7 @@ def get_str(
     if not min_len <= len(value) <= max_len:
         raise invalid(name, f"must be {min_len} to {max_len} characters long")
     check_text(value, name, one_line=one_line)
-    if not_blank and not value.strip():
+    if not_blank and is_blank(value):
         raise invalid(name, "must not be blank")
     if choices is not None and value not in choices:
         raise invalid(name, f"must be one of {', '.join(sorted(choices))}")
@@ -88,7 +93,10 @@ def get_int(
     present, value = _present(body, name, required, nullable)
     if not present:
         return None
-    # bool is an int in Python, never in a JSON contract.
+    # JSON has numbers, not ints: 3.0 is the integer 3 (as JSON Schema says). bool is an int in
+    # Python, never in a JSON contract.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(name, "must be an integer")
     if minimum is not None and value < minimum:
@@ -119,23 +127,18 @@ def get_object(body: Mapping[str, Any], name: str, *, required: bool = False) ->
 def get_time(
     body: Mapping[str, Any], name: str, *, required: bool = True, nullable: bool = False
 ) -> datetime | None:
-    """An RFC 3339 date-time with a zone, between EARLIEST and LATEST, as an aware UTC datetime."""
+    """An RFC 3339 date-time (TIME_PATTERN) as an aware UTC datetime."""
     raw = get_str(body, name, required=required, nullable=nullable, max_len=40)
     if raw is None:
         return None
+    if not _TIME.match(raw):
+        raise invalid(
+            name, "must be an RFC 3339 date-time in 2000..2099 with a zone, e.g. 2030-01-31T12:00:00Z"
+        )
     try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise invalid(name, "must be an RFC 3339 date-time, e.g. 2025-01-31T12:00:00Z") from None
-    if parsed.tzinfo is None:
-        raise invalid(name, "must include a time zone (Z or +09:00)")
-    try:
-        utc = parsed.astimezone(UTC)
-    except OverflowError:
-        utc = None
-    if utc is None or not EARLIEST <= utc < LATEST:
-        raise invalid(name, f"must be between {EARLIEST.date()} and {LATEST.date()}")
-    return utc
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:  # a day or an hour that does not exist (2030-02-30, 25:00)
+        raise invalid(name, "is not a date and time that exists") from None
 
 
 def get_https_url(
@@ -147,18 +150,17 @@ def get_https_url(
     max_len: int = 500,
     host: str | None = None,
 ) -> str | None:
-    """An https:// URL with a host (the given one, if any), no spaces."""
+    """An https:// URL with a host (the given one, if any): HTTPS_URL_PATTERN."""
     value = get_str(body, name, required=required, nullable=nullable, max_len=max_len)
     if value is None:
         return None
-    try:
-        parts = urlsplit(value)
-        hostname = parts.hostname
-    except ValueError:
-        raise invalid(name, "must be an https:// URL") from None
-    if parts.scheme.lower() != "https" or not hostname or any(c.isspace() for c in value):
-        raise invalid(name, "must be an https:// URL with a host")
-    if host is not None and hostname.lower() != host:
+    match = _HTTPS_URL.match(value)
+    if match is None:
+        raise invalid(name, "must be an https:// URL with a host, in printable ASCII")
+    if (
+        host is not None
+        and value[len("https://") :].split("/")[0].split("?")[0].split("#")[0].split(":")[0].lower() != host
+    ):
         raise invalid(name, f"must be an https://{host}/ URL")
     return value
 

@@ -44,11 +44,18 @@ class CertServer:
         }
         self.published = dict.fromkeys(self.keys)
         self.hits = 0
+        self.failing = False  # answer 503, as Google's endpoint during an outage
+        self.delay_s = 0.0  # answer this late
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.hits += 1
+                time.sleep(server.delay_s)
+                if server.failing:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
                 body = json.dumps({kid: _certificate(server.keys[kid]) for kid in server.published}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -55,6 +55,73 @@ def test_certificates_are_cached_per_cache_control(certs: CertServer) -> None:
     assert certs.hits - before == 1
 
 
+def test_an_outage_of_the_certificate_endpoint_keeps_the_cached_keys_working(certs: CertServer) -> None:
+    """The cache aged and Google's endpoint fails: tokens still verify with the keys in hand (no
+    503), and the failing endpoint is asked again only after a backoff, not on every request."""
+    verify_id_token(certs.sign(claims()), production(certs))
+    certs.failing = True
+    try:
+        certificates._expires_at = 0.0  # the max-age ran out
+        hits = certs.hits
+        for _ in range(20):
+            assert verify_id_token(certs.sign(claims()), production(certs)).uid == "user-123"
+        assert certs.hits == hits + 1  # one refresh tried, then backing off
+        certificates._retry_at = 0.0  # the backoff ran out: one more try, still serving meanwhile
+        assert verify_id_token(certs.sign(claims()), production(certs)).uid == "user-123"
+        assert certs.hits == hits + 2
+    finally:
+        certs.failing = False
+    certificates._retry_at = 0.0
+    verify_id_token(certs.sign(claims()), production(certs))
+    assert certificates._expires_at > time.time()  # recovered: fresh keys again
+
+
+def test_without_any_cached_key_an_outage_is_a_503_with_retry_after(certs: CertServer) -> None:
+    from shared.errors import ApiError
+
+    certs.failing = True
+    try:
+        with pytest.raises(ApiError) as caught:
+            verify_id_token(certs.sign(claims()), production(certs))
+    finally:
+        certs.failing = False
+    assert caught.value.status == 503 and caught.value.headers["Retry-After"]
+
+
+def test_a_slow_refresh_holds_nobody_back(certs: CertServer) -> None:
+    """While one request refreshes stale keys from a slow endpoint, others verify with the keys in
+    hand instead of queueing behind a lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    verify_id_token(certs.sign(claims()), production(certs))
+    certificates._expires_at = 0.0
+    hits_before = certs.hits
+    certs.delay_s = 3.0
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            slow = pool.submit(verify_id_token, certs.sign(claims()), production(certs))
+            while certs.hits == hits_before:  # the refresh is under way
+                time.sleep(0.01)
+            others = [pool.submit(verify_id_token, certs.sign(claims()), production(certs)) for _ in range(5)]
+            quick = [f.result() for f in others]
+            still_refreshing = not slow.done()  # they finished while the fetch was still sleeping
+            slow.result()
+    finally:
+        certs.delay_s = 0.0
+    assert all(c.uid == "user-123" for c in quick)
+    assert still_refreshing
+
+
+def test_unsigned_tokens_are_refused_in_a_deployed_function_even_with_the_emulator_variable() -> None:
+    """A stray FIREBASE_AUTH_EMULATOR_HOST in a deployment must not open the door: K_SERVICE (set
+    by Cloud Run on every deployed function) closes it."""
+    token = unsigned_token("mallory", PROJECT)
+    environ = {"GOOGLE_CLOUD_PROJECT": PROJECT, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}
+    assert verify_id_token(token, Settings(environ=environ)).uid == "mallory"
+    with pytest.raises(AuthError, match="never when deployed"):
+        verify_id_token(token, Settings(environ={**environ, "K_SERVICE": "issue_tokens"}))
+
+
 def test_key_rotation_unknown_kid_triggers_one_refetch(certs: CertServer) -> None:
     certs.published = {"kid-0": None}
     verify_id_token(certs.sign(claims()), production(certs))

@@ -132,3 +132,34 @@ def test_the_schedule_fires_the_function_through_pub_sub(stack: Stack) -> None:
     backlog.assert_done(stack)
     log_lines = (stack.state_dir / "logs" / "fn-auto_close.log").read_text()
     assert '"message": "auto_close summary"' in log_lines
+
+
+def test_a_redis_flush_during_calls_does_not_end_them(stack: Stack) -> None:
+    """Redis lost everything (a flush, a failover to an empty replica): no presence key exists for
+    anyone, which alone would say that every in-call user went away. The sweep recognises the loss
+    and waits for heartbeats to come back instead of ending the calls."""
+    from shared.users.state import heartbeat
+
+    base = datetime(2005, 3, 1, tzinfo=UTC)
+    pair = new_users(2, status="in_call", last_active=base - timedelta(hours=1))
+    room_id = new_room(
+        pair, status="active", now=base - timedelta(hours=1), expiresAt=base + timedelta(days=1)
+    )
+    wait_for(lambda: (doc(f"rooms/{room_id}") or {}).get("status") == "active")
+    # Steady state before the loss: the user trigger has mirrored both to Redis.
+    wait_for(lambda: all(rds().get(keys.presence(uid)) == "in_call" for uid in pair))
+    rds().flushall()
+    summary = run(now=base, limits=LIMITS)
+    assert summary.presence_check_skipped and summary.users_marked_offline == 0
+    assert (doc(f"rooms/{room_id}") or {}).get("status") == "active"
+    for uid in pair:
+        assert (doc(f"users/{uid}") or {})["status"] == "in_call"
+    # A heartbeat marks the new Redis as holding presence; once it has for longer than a key lives,
+    # a missing key means its user is gone again.
+    heartbeat(new_users(1, status="online")[0], "online", datetime.now(UTC))
+    seconds, _ = rds().time()
+    rds().set(keys.PRESENCE_EPOCH, (int(seconds) - 3600) * 1000)
+    summary = run(now=base, limits=LIMITS)
+    assert not summary.presence_check_skipped and summary.users_marked_offline >= 2
+    for uid in pair:
+        assert (doc(f"users/{uid}") or {})["status"] == "offline"

@@ -123,35 +123,38 @@ def test_cursor_round_trip_and_rejections() -> None:
     token = cursor.encode("q1", moment, "123")
     assert cursor.decode("q1", token) == (moment, "123")
     assert cursor.decode("q1", None) is None
-    for bad in (
-        token + "x",
-        "not base64!",
-        cursor.encode("q3", moment, "123"),
-        cursor.encode("q1", moment, "1; DROP"),
+    # 400: not shaped like any cursor (the document's pattern); 422: shaped like one, but not one
+    # this list returned.
+    for bad, status in (
+        ("not base64!", 400),
+        ("x" * 201, 400),
+        (token + "x", 422),
+        (cursor.encode("q3", moment, "123"), 422),
+        (cursor.encode("q1", moment, "1; DROP"), 422),
     ):
         with pytest.raises(ApiError) as caught:
             cursor.decode("q1", bad)
-        assert caught.value.status == 400 and caught.value.field == "cursor"
+        assert caught.value.status == status and caught.value.field == "cursor", bad
 
 
 # -- the database as the last line of defence -----------------------------------------------------
 @pytest.mark.parametrize(
-    ("overrides", "field"),
+    ("overrides", "field", "status"),
     [
-        ({"tag": "買い物"}, "tag"),
-        ({"event_name": "a\nb"}, "eventName"),
-        ({"max_participants": 500}, "maxParticipants"),
-        ({"end_time": datetime(2029, 1, 1)}, "endTime"),
-        ({"instance_type": "invite"}, "instanceType"),
-        ({"world_link": "ftp://x"}, "worldLink"),
+        ({"tag": "買い物"}, "tag", 400),
+        ({"event_name": "a\nb"}, "eventName", 400),
+        ({"max_participants": 500}, "maxParticipants", 400),
+        ({"end_time": datetime(2029, 1, 1)}, "endTime", 422),
+        ({"instance_type": "invite"}, "instanceType", 400),
+        ({"world_link": "ftp://x"}, "worldLink", 400),
     ],
 )
-def test_a_violation_that_reaches_postgres_maps_to_the_same_400(
-    engine: Engine, overrides: dict[str, Any], field: str
+def test_a_violation_that_reaches_postgres_maps_to_the_validations_status(
+    engine: Engine, overrides: dict[str, Any], field: str, status: int
 ) -> None:
     with pytest.raises(ApiError) as caught:
         invitations.create_invitation(engine, new_invitation(**overrides))  # validation bypassed on purpose
-    assert caught.value.status == 400 and caught.value.field == field
+    assert caught.value.status == status and caught.value.field == field
 
 
 # -- Q4: auto-close -------------------------------------------------------------------------------

@@ -392,3 +392,38 @@ def test_online_heartbeat_does_not_override_in_call() -> None:
     beat = state.heartbeat(uid, "online", now())
     assert beat.status == "in_call" and user(uid)["status"] == "in_call"
     assert get_redis().get(keys.presence(uid)) == "in_call"
+
+
+# -- healing -----------------------------------------------------------------------------------
+def _lose_the_claim(uid: str) -> None:
+    """What an evicted claim record leaves behind: a ticket marked claimed by a pair nobody will
+    ever settle, taken off the queue as pair.lua takes a claimed user off."""
+    r = get_redis()
+    ticket = r.hgetall(keys.matching_ticket(uid))
+    r.hset(keys.matching_ticket(uid), "pair", "lost-" + uuid.uuid4().hex)
+    r.zrem(keys.MATCHING_QUEUE, uid)
+    r.zrem(keys.matching_class_queue(ticket["g"], ticket["w"]), uid)
+
+
+def test_a_ticket_whose_claim_was_lost_is_queued_again_on_refresh() -> None:
+    uid = new_user("male")
+    first = queue.enqueue(uid, Preferences(), now())
+    _lose_the_claim(uid)
+    assert uid not in queued()
+    again = queue.enqueue(uid, Preferences(), now())
+    assert again.state == "queued" and again.created_at == first.created_at  # same place as before
+    assert uid in queued()
+
+
+def test_the_sweep_queues_again_tickets_whose_claim_was_lost() -> None:
+    lost, settled = new_user("female"), new_user("male")
+    queue.enqueue(lost, Preferences(), now())
+    _lose_the_claim(lost)
+    queue.enqueue(settled, Preferences(), now())
+    healed = 0
+    for _ in range(10):  # the sweep walks the queue a bounded slice at a time
+        healed += queue.heal_orphaned_claims(limit=1000)
+        if lost in queued():
+            break
+    assert healed >= 1 and lost in queued() and settled in queued()
+    assert get_redis().hget(keys.matching_ticket(lost), "pair") == ""

@@ -15,7 +15,7 @@ from flask import Request, Response
 from shared.clients.postgres import get_engine
 from shared.config import settings
 from shared.discord.publish import refresh_invitation_soon, refresh_ticket_soon
-from shared.errors import forbidden, invalid
+from shared.errors import forbidden
 from shared.http import Api, ApiRequest, Budget, Reply
 from shared.invitations import cursor, invitations, model, participants, support_tickets, validation
 from shared.invitations.model import Actor
@@ -57,7 +57,7 @@ def _detail(request: ApiRequest, invitation_id: str, status: int = 200) -> Reply
 
 
 # -- invitations ----------------------------------------------------------------------------------
-@api.route("GET", "/invitations")
+@api.route("GET", "/invitations", query=("status", "tag", "cursor", "limit"))
 def list_invitations(request: ApiRequest) -> Reply:
     page, hit = invitations.cached_list(
         get_engine(),
@@ -90,9 +90,7 @@ def update_invitation(request: ApiRequest) -> Reply:
     invitation_id = _invitation_id(request)
     changes, assign_staff, staff_name = validation.invitation_patch(request.json(), actor.is_staff)
     if assign_staff:
-        actor = Actor(actor.user_id, actor.is_staff, staff_name or actor.name)
-        if not actor.name:
-            raise invalid("staffName", "is required (the token carries no name)")
+        actor = Actor(actor.user_id, actor.is_staff, staff_name or actor.name or actor.user_id)
     invitations.update_invitation(get_engine(), invitation_id, changes, actor, assign_staff)
     refresh_invitation_soon(invitation_id)
     return _detail(request, invitation_id)
@@ -113,7 +111,7 @@ def join_invitation(request: ApiRequest) -> Reply:
     invitation_id = _invitation_id(request)
     body = request.json()
     status = validation.participant_status(body)
-    user_name = validation.display_name(body, "userName", actor.name)
+    user_name = validation.display_name(body, "userName", actor.name, actor.user_id)
     result = participants.set_participation(get_engine(), invitation_id, actor, user_name, status)
     refresh_invitation_soon(invitation_id)
     return Reply(201 if result.created else 200, result.body(invitation_id, actor.user_id))
@@ -128,7 +126,7 @@ def leave_invitation(request: ApiRequest) -> Reply:
     return Reply(200, result.body(invitation_id, actor.user_id))
 
 
-@api.route("GET", "/me/participations")
+@api.route("GET", "/me/participations", query=("cursor", "limit"))
 def my_participations(request: ApiRequest) -> Reply:
     actor = _actor(request)
     before = cursor.decode("q3", request.query("cursor"))
@@ -142,11 +140,11 @@ def open_ticket(request: ApiRequest) -> Reply:
     actor = _actor(request)
     body = request.json()
     ticket_id, category = validation.new_ticket(body)
-    user_name = validation.display_name(body, "userName", actor.name)
+    user_name = validation.display_name(body, "userName", actor.name, actor.user_id)
     return Reply(201, support_tickets.create_ticket(get_engine(), ticket_id, actor, user_name, category))
 
 
-@api.route("GET", "/tickets/mine")
+@api.route("GET", "/tickets/mine", query=("cursor", "limit"))
 def my_tickets(request: ApiRequest) -> Reply:
     actor = _actor(request)
     before = cursor.decode("tickets", request.query("cursor"))
@@ -157,7 +155,7 @@ def my_tickets(request: ApiRequest) -> Reply:
     return Reply(200, page.body())
 
 
-@api.route("GET", "/tickets")
+@api.route("GET", "/tickets", query=("status", "cursor", "limit"))
 def list_tickets(request: ApiRequest) -> Reply:
     _require_staff(request)
     status = validation.choice(request.query("status"), "status", model.TICKET_STATUSES, "open")

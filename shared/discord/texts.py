@@ -91,7 +91,7 @@ NOT_PARTICIPATING = "このお誘いには参加していません。"
 
 def error_text(error: ApiError) -> str:
     """A domain error (the same ApiError the HTTP API answers with) as a sentence for members."""
-    if error.status == 400 and error.field in FIELD_RULES:
+    if error.status in (400, 422) and error.field in FIELD_RULES:
         return FIELD_RULES[error.field]
     if error.code == "not_found" and "take part" in error.message:
         return NOT_PARTICIPATING

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from shared.errors import ApiError, conflict, invalid
+from shared.errors import ApiError, conflict, invalid, unprocessable
 
 # constraint -> (JSON field, message) for CHECK violations (400)
 CHECKS = {
@@ -29,6 +29,8 @@ CHECKS = {
     "chk_ticket_status": ("status", "must be open or closed"),
     "chk_ticket_closed_at": ("closedAt", "must not be before createdAt"),
 }
+# CHECKs about how fields relate, which a schema cannot say (422, like the validation's own).
+UNPROCESSABLE = frozenset({"chk_invitation_time_range", "chk_ticket_closed_at"})
 # constraint -> (JSON field, message) for UNIQUE / primary key violations (409)
 UNIQUES = {
     "invitations_pkey": ("id", "an invitation with this id already exists"),
@@ -56,6 +58,8 @@ def to_api_error(exc: BaseException) -> ApiError | None:
     diag = _diagnostics(exc)
     code, constraint = diag.get("C"), diag.get("n", "")
     if code == CHECK_VIOLATION and constraint in CHECKS:
+        if constraint in UNPROCESSABLE:
+            return unprocessable(*CHECKS[constraint])
         return invalid(*CHECKS[constraint])
     if code == UNIQUE_VIOLATION and constraint in UNIQUES:
         field, message = UNIQUES[constraint]

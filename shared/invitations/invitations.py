@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import conflict, invalid, not_found
+from shared.errors import conflict, not_found, unprocessable
 from shared.invitations import cache, crypto, views
 from shared.invitations.errors import translate_db_errors
 from shared.invitations.model import TAGS, Actor, NewInvitation, Page
@@ -166,7 +166,7 @@ def update_invitation(
         require_open(row)
         start, end = values.get("start_time", row["start_time"]), values.get("end_time", row["end_time"])
         if start >= end:
-            raise invalid(
+            raise unprocessable(
                 "endTime" if "end_time" in values else "startTime", "must be before endTime / after startTime"
             )
         if assign_staff:
@@ -179,6 +179,8 @@ def update_invitation(
                 error.field = "maxParticipants"
                 raise error
             values["status"] = seat_status(joined, values["max_participants"])
+        if not values:
+            return  # nothing to change (`assignStaff: false` alone): allowed, and a no-op
         assignments = ", ".join(f"{column} = :{column}" for column in values)
         conn.execute(
             sql(f"UPDATE invitations SET {assignments} WHERE id = :id"), {**values, "id": invitation_id}

@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.errors import ApiError, forbidden, invalid
+from shared.errors import ApiError, forbidden, invalid, unprocessable
 from shared.invitations import model
-from shared.validate import get_https_url, get_int, get_str, get_time, query_int, reject_unknown
+from shared.validate import get_bool, get_https_url, get_int, get_str, get_time, query_int, reject_unknown
 
 CREATE_FIELDS = (
     "id",
@@ -77,7 +77,9 @@ FIELD_RULES: dict[str, Callable[[Mapping[str, Any], str, bool], Any]] = {
     ),
     "instanceLink": lambda b, n, r: get_https_url(b, n, required=r, nullable=True, max_len=model.URL_MAX),
     "tag": lambda b, n, r: get_str(b, n, required=r, max_len=50, choices=model.TAGS),
-    "description": lambda b, n, r: get_str(b, n, required=r, max_len=model.DESCRIPTION_MAX, one_line=False),
+    "description": lambda b, n, r: get_str(
+        b, n, required=r, min_len=0, max_len=model.DESCRIPTION_MAX, one_line=False
+    ),
     "instanceType": lambda b, n, r: get_str(b, n, required=r, max_len=20, choices=model.INSTANCE_TYPES),
     "maxParticipants": lambda b, n, r: get_int(b, n, required=r, minimum=1, maximum=model.MAX_PARTICIPANTS),
     "startTime": _db_time,
@@ -96,10 +98,13 @@ REQUIRED_ON_CREATE = (
 )
 
 
-def display_name(body: Mapping[str, Any], name: str, fallback: str | None) -> str:
-    """A user-facing name from the body, else the token's `name` claim (cut to NAME_MAX)."""
-    if name not in body and fallback:
-        return fallback[:NAME_MAX]
+def display_name(body: Mapping[str, Any], name: str, *fallbacks: str | None) -> str:
+    """A user-facing name from the body, else the first fallback that is set (the token's `name`
+    claim, then the caller's id), cut to NAME_MAX."""
+    if name not in body:
+        for fallback in fallbacks:
+            if fallback and fallback.strip():
+                return fallback[:NAME_MAX]
     value = get_str(body, name, max_len=NAME_MAX, not_blank=True)
     assert value is not None
     return value
@@ -123,15 +128,15 @@ def new_invitation(body: Mapping[str, Any], host_id: str, host_name_claim: str |
         if name in FIELD_RULES and name != "hostName"
     }
     if values["startTime"] >= values["endTime"]:
-        raise invalid("endTime", "must be after startTime")
+        raise unprocessable("endTime", "must be after startTime")
     if values["endTime"] <= model.utc_now():
-        raise invalid("endTime", "must be in the future")
+        raise unprocessable("endTime", "must be in the future")
     return model.NewInvitation(
         id=snowflake(get_str(body, "id", max_len=20), "id"),
         thread_id=snowflake(get_str(body, "threadId", max_len=20), "threadId"),
         staff_message_id=values["staffMessageId"],
         host_id=host_id,
-        host_name=display_name(body, "hostName", host_name_claim),
+        host_name=display_name(body, "hostName", host_name_claim, host_id),
         event_name=values["eventName"],
         start_time=values["startTime"],
         end_time=values["endTime"],
@@ -156,15 +161,13 @@ def invitation_patch(body: Mapping[str, Any], is_staff: bool) -> tuple[dict[str,
     changes: dict[str, Any] = {
         column: FIELD_RULES[name](body, name, True) for name, column in PATCH_COLUMNS.items() if name in body
     }
-    assign = body.get("assignStaff", False)
-    if not isinstance(assign, bool):
-        raise invalid("assignStaff", "must be a boolean")
+    assign = bool(get_bool(body, "assignStaff", required=False))
     staff_name = None
     if "staffName" in body:
         if not assign:
             raise invalid("staffName", "is only used with assignStaff: true")
-        staff_name = display_name(body, "staffName", None)
-    if not changes and not assign:
+        staff_name = get_str(body, "staffName", max_len=NAME_MAX, not_blank=True)
+    if not body:
         raise invalid("body", "names no field to change")
     return changes, assign, staff_name
 

@@ -14,6 +14,9 @@ from shared.errors import invalid
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LENGTH = 6
 _CODE = re.compile(f"[{ALPHABET}]{{{LENGTH}}}")
+# What a person may type: the six symbols in either case, with spaces and dashes anywhere
+# (docs/openapi/matching_api.yaml carries the same pattern).
+TYPED_PATTERN = "^[ -]*([2-9A-HJKMNP-Za-hjkmnp-z][ -]*){6}$"
 
 
 def new_code() -> str:
@@ -26,7 +29,7 @@ def parse_code(raw: object, field: str = "roomCode") -> str:
         raise invalid(field, "is required")
     if not isinstance(raw, str):
         raise invalid(field, "must be a string")
-    code = re.sub(r"[\s-]", "", raw).upper()
-    if not _CODE.fullmatch(code):
+    code = re.sub(r"[ -]", "", raw)
+    if not code.isascii() or not _CODE.fullmatch(code.upper()):
         raise invalid(field, f"must be {LENGTH} characters from {ALPHABET}")
-    return code
+    return code.upper()

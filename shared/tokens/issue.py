@@ -4,7 +4,7 @@ a WebSocket token. Tokens are never logged; only room ids, uids and expiry times
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared import documents, log, vocab
@@ -55,7 +55,9 @@ def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
 
 
 def _iso(epoch_s: int) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat().replace("+00:00", "Z")
+    from shared.times import from_epoch_s
+
+    return from_epoch_s(epoch_s)
 
 
 def livekit_token(uid: str, room_id: str, now: datetime) -> tuple[dict[str, Any], bool]:
