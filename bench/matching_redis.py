@@ -6,6 +6,12 @@ and preferences are queued with the real enqueue script; then
 - redis-benchmark drives `EVALSHA pair.lua` (50 connections, like the ceiling run) taking 1, 4 or 16
   pairs per call until 4,000 pairs are claimed (checked afterwards: every call found its pairs);
 - one Python client (the worker's way) claims 16 pairs per call until the queue has no pair left.
+Each of those runs three times in the same round, on the same population: without blocks, with every
+user blocking 5 random others (the block sets pair.lua checks, ~10 members a user), and with 50 (a
+heavy blocker population). Besides the rates (which a busy machine makes noisy), the Python run reads
+the server's own accounting (`INFO commandstats` after `CONFIG RESETSTAT`): microseconds pair.lua ran
+per pair, and the Redis commands it issued per pair, which do not depend on the load generator. The
+cost of blocks is the ratio to the no-block variant within the same round.
 
     .venv/bin/python bench/matching_redis.py [--rounds 3] [--users 10000]
 """
@@ -38,9 +44,27 @@ GENDERS = ["male"] * 45 + ["female"] * 45 + ["other"] * 7 + ["none"] * 3
 PAIRS_PER_BENCH = 4000  # < 5,000: every call finds its pairs in 10,000 users
 PAIRS_PER_CALL = (1, 4, 16)
 CLIENTS = 50
+BLOCK_VARIANTS = (0, 5, 50)  # blocks made by each user
 
 
-def fill(client: redis.Redis, users: int, rng: random.Random) -> None:
+def block(client: redis.Redis, users: int, per_user: int, rng: random.Random) -> None:
+    """Every user blocks `per_user` random others; both directions in both sets, loaded, as
+    shared/account/blocks.py keeps them."""
+    pipe = client.pipeline(transaction=False)
+    for i in range(users):
+        pipe.sadd(keys.blocks(f"user-{i}"), keys.BLOCKS_LOADED)
+        for j in rng.sample(range(users), per_user):
+            if j != i:
+                pipe.sadd(keys.blocks(f"user-{i}"), f"user-{j}")
+                pipe.sadd(keys.blocks(f"user-{j}"), f"user-{i}")
+        if i % 500 == 499:
+            pipe.execute()
+    pipe.execute()
+
+
+def fill(client: redis.Redis, users: int, seed: int, blocks_per_user: int = 0) -> None:
+    """The same population for the same seed, whatever the blocks."""
+    rng = random.Random(seed)
     client.flushdb()
     text, sha = redis_scripts.source("matching/enqueue")
     client.script_load(text)
@@ -58,6 +82,8 @@ def fill(client: redis.Redis, users: int, rng: random.Random) -> None:
         if i % 1000 == 999:
             pipe.execute()
     pipe.execute()
+    if blocks_per_user:
+        block(client, users, blocks_per_user, random.Random(seed + 1))
 
 
 def redis_benchmark(port: int, n: int, *command: str) -> float:
@@ -93,51 +119,88 @@ def main() -> None:
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
-        rng = random.Random(7)
         trivial_sha = client.script_load("return 1")
         pair_text, pair_sha = redis_scripts.source("matching/pair")
         ceiling: list[float] = []
-        per_call: dict[int, list[float]] = {size: [] for size in PAIRS_PER_CALL}  # pairs/s
-        python_rates: list[float] = []
-        leftovers: list[int] = []
-        for _ in range(args.rounds):
+        # (blocks per user, pairs per call) -> pairs/s; blocks per user -> the Python worker's numbers
+        sizes = {0: PAIRS_PER_CALL, **{b: (16,) for b in BLOCK_VARIANTS if b}}
+        per_call: dict[tuple[int, int], list[float]] = {(b, n): [] for b in BLOCK_VARIANTS for n in sizes[b]}
+        python_rates: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}
+        server_us: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}  # pair.lua time per pair
+        commands: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}  # Redis commands per pair
+        sismember: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}
+        leftovers: dict[int, list[int]] = {b: [] for b in BLOCK_VARIANTS}
+        for round_no in range(args.rounds):
+            seed = 7 + round_no
             ceiling.append(redis_benchmark(port, 200_000, "evalsha", trivial_sha, "0"))
-            for size in PAIRS_PER_CALL:
-                fill(client, args.users, rng)
+            for blocks_per_user in BLOCK_VARIANTS:
+                for size in sizes[blocks_per_user]:
+                    fill(client, args.users, seed, blocks_per_user)
+                    client.script_load(pair_text)
+                    now = int(time.time() * 1000)
+                    calls = PAIRS_PER_BENCH // size
+                    rate = redis_benchmark(
+                        port, calls, "evalsha", pair_sha, "2", keys.MATCHING_QUEUE, keys.MATCHING_CLAIMS,
+                        keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, keys.MATCHING_CLAIM_PREFIX,
+                        str(now), str(now + 60_000), keys.BLOCKS_PREFIX,
+                        *(f"p{n}:__rand_int__" for n in range(size)),
+                    )  # fmt: skip
+                    claims = client.zcard(keys.MATCHING_CLAIMS)
+                    assert claims == calls * size, f"expected {calls * size} claims, got {claims}"
+                    per_call[(blocks_per_user, size)].append(rate * size)
+                fill(client, args.users, seed, blocks_per_user)
                 client.script_load(pair_text)
-                now = int(time.time() * 1000)
-                calls = PAIRS_PER_BENCH // size
-                rate = redis_benchmark(
-                    port, calls, "evalsha", pair_sha, "2", keys.MATCHING_QUEUE, keys.MATCHING_CLAIMS,
-                    keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, keys.MATCHING_CLAIM_PREFIX,
-                    str(now), str(now + 60_000), *(f"p{n}:__rand_int__" for n in range(size)),
-                )  # fmt: skip
-                claims = client.zcard(keys.MATCHING_CLAIMS)
-                assert claims == calls * size, f"expected {calls * size} claims, got {claims}"
-                per_call[size].append(rate * size)
-            fill(client, args.users, rng)
-            started, pairs = time.perf_counter(), 0
-            while batch := pairing.claim_pairs(16, client=client):
-                pairs += len(batch)
-            python_rates.append(pairs / (time.perf_counter() - started))
-            leftovers.append(client.zcard(keys.MATCHING_QUEUE))
+                client.config_resetstat()
+                started, pairs = time.perf_counter(), 0
+                while batch := pairing.claim_pairs(16, client=client):
+                    pairs += len(batch)
+                elapsed = time.perf_counter() - started
+                stats = client.info("commandstats")
+                for claim in client.zrange(keys.MATCHING_CLAIMS, 0, -1):
+                    a, b = client.hmget(keys.matching_claim(str(claim)), "a", "b")
+                    assert not client.sismember(keys.blocks(str(a)), str(b)), (a, b)  # never a blocked pair
+                python_rates[blocks_per_user].append(pairs / elapsed)
+                server_us[blocks_per_user].append(stats["cmdstat_evalsha"]["usec"] / pairs)
+                inner = sum(
+                    v["calls"]
+                    for k, v in stats.items()
+                    if k not in ("cmdstat_evalsha", "cmdstat_config", "cmdstat_info")
+                )
+                commands[blocks_per_user].append(inner / pairs)
+                sismember[blocks_per_user].append(
+                    stats.get("cmdstat_sismember", {"calls": 0})["calls"] / pairs
+                )
+                leftovers[blocks_per_user].append(client.zcard(keys.MATCHING_QUEUE))
         c = statistics.median(ceiling)
         version = client.info("server")["redis_version"]
         print(
             f"redis-server {version}, {args.users} queued users, {CLIENTS} connections, median of {args.rounds}"
         )
-        print(f"{'measurement':<62} {'rate/s':>10} {'x ceiling':>10}")
-        print(f"{'redis-benchmark EVALSHA `return 1` (ceiling, calls/s)':<62} {c:>10.0f} {1.0:>10.2f}")
-        for size, rates in per_call.items():
-            rate = statistics.median(rates)
-            label = f"redis-benchmark EVALSHA pair.lua, {size} pair(s)/call (pairs/s)"
-            print(f"{label:<62} {rate:>10.0f} {rate / c:>10.2f}")
-        rate = statistics.median(python_rates)
-        label = "one Python worker, 16 pairs/call, 1 connection (pairs/s)"
-        print(f"{label:<62} {rate:>10.0f} {rate / c:>10.2f}")
+        print(f"{'measurement':<70} {'rate/s':>10} {'x ceiling':>10} {'x no blocks':>12}")
+        print(f"{'redis-benchmark EVALSHA `return 1` (ceiling, calls/s)':<70} {c:>10.0f} {1.0:>10.2f}")
+        for blocks_per_user in BLOCK_VARIANTS:
+            for size in sizes[blocks_per_user]:
+                rate = statistics.median(per_call[(blocks_per_user, size)])
+                base = statistics.median(per_call[(0, size)])
+                label = f"pair.lua, {size} pair(s)/call, {blocks_per_user} blocks/user (pairs/s)"
+                print(f"{label:<70} {rate:>10.0f} {rate / c:>10.2f} {rate / base:>12.2f}")
+            rate = statistics.median(python_rates[blocks_per_user])
+            base = statistics.median(python_rates[0])
+            label = f"one Python worker, 16 pairs/call, {blocks_per_user} blocks/user (pairs/s)"
+            print(f"{label:<70} {rate:>10.0f} {rate / c:>10.2f} {rate / base:>12.2f}")
+        print()
         print(
-            f"users left unpaired (no compatible partner) after the Python run: {statistics.median(leftovers):.0f}"
+            f"{'pair.lua, server side, per pair (Python worker run)':<50} {'µs':>8} {'x no blocks':>12} {'commands':>9} {'SISMEMBER':>10} {'left':>5}"
         )
+        for blocks_per_user in BLOCK_VARIANTS:
+            us = statistics.median(server_us[blocks_per_user])
+            base_us = statistics.median(server_us[0])
+            print(
+                f"{f'{blocks_per_user} blocks/user':<50} {us:>8.1f} {us / base_us:>12.2f} "
+                f"{statistics.median(commands[blocks_per_user]):>9.1f} "
+                f"{statistics.median(sismember[blocks_per_user]):>10.1f} "
+                f"{statistics.median(leftovers[blocks_per_user]):>5.0f}"
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -51,7 +51,12 @@ def make_users(prefix: str, count: int) -> list[str]:
         for i, uid in enumerate(uids[start : start + 400], start):
             batch.set(
                 db.collection("users").document(uid),
-                {"displayName": uid, "gender": "male" if i % 2 else "female", "status": "online"},
+                {
+                    "displayName": uid,
+                    "gender": "male" if i % 2 else "female",
+                    "status": "online",
+                    "adultConfirmedAt": datetime.now(UTC),  # the queue requires it
+                },
             )
         batch.commit()
     return uids

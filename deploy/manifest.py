@@ -13,7 +13,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = ROOT / "functions" / "manifest.yaml"
 TRIGGER_TYPES = ("http", "firestore", "pubsub")
-STORES = ("firestore", "redis", "postgres", "pubsub")
+STORES = ("firestore", "redis", "postgres", "pubsub", "auth")
 # Group roles are created by the migrations (migrations/versions/0003_database_roles.py and later).
 DATABASE_ROLE = re.compile(r"vchat_[a-z][a-z0-9_]{1,40}")
 

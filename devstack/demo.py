@@ -104,9 +104,13 @@ def load(stack: Stack) -> None:
                     "status": "offline",
                     "createdAt": now,
                     "lastActiveAt": now,
+                    # Demo users are adults: the queue and select rooms require the confirmation.
+                    "adultConfirmedAt": now,
                 },
             )
             firestore.set(f"users/{uid_of(user)}/private/profile", {"email": f"{user}@example.com"})
+        elif "adultConfirmedAt" not in existing:  # created by an older version of this file
+            firestore.update(f"users/{uid_of(user)}", {"adultConfirmedAt": now})
     for model_id, name, author, tags, downloads in MODELS:
         firestore.set(
             f"vrmModels/{model_id}",

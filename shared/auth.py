@@ -23,6 +23,7 @@ import re
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from shared.config import Settings, settings
 from shared.errors import ApiError
 
 CLOCK_SKEW_S = 5
+MAX_TOKEN_CHARS = 8192  # Firebase ID tokens are about 1 KB; custom claims are capped at 1000 bytes
 logger = log.get_logger("shared.auth")
 _MAX_AGE_RE = re.compile(r"max-age=(\d+)")
 
@@ -158,11 +160,59 @@ def _fetch_certificates(url: str) -> tuple[dict[str, Any], int]:
 certificates = _CertificateCache()
 
 
-def _header(token: str) -> dict[str, Any]:
+def _segment(part: str) -> dict[str, Any]:
+    """One base64url JSON segment of a JWT (only the header's is needed to choose a path)."""
     try:
-        return jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+        value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except ValueError:
         raise AuthError("malformed ID token") from None
+    if not isinstance(value, dict):
+        raise AuthError("malformed ID token")
+    return value
+
+
+def _header(token: str) -> dict[str, Any]:
+    head, dot, _ = token.partition(".")
+    if not dot or len(token) > MAX_TOKEN_CHARS:
+        raise AuthError("malformed ID token")
+    return _segment(head)
+
+
+class _VerifiedTokens:
+    """Tokens already verified, until they expire: a client sends the same ID token with every
+    request for up to an hour, and verifying it again (a signature check, JSON decoding) is work a
+    flood would otherwise multiply. Bounded; only for the process-wide settings."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str, now: float) -> Caller | None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            caller, expires = entry
+            if now > expires + CLOCK_SKEW_S:
+                del self._entries[token]
+                return None
+            self._entries.move_to_end(token)
+            return caller
+
+    def put(self, token: str, caller: Caller) -> None:
+        with self._lock:
+            self._entries[token] = (caller, float(caller.claims["exp"]))
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+verified = _VerifiedTokens()
 
 
 def _decode_unsigned(token: str) -> dict[str, Any]:
@@ -200,7 +250,18 @@ def _check_claims(claims: dict[str, Any], project_id: str, now: float) -> None:
 
 def verify_id_token(token: str, config: Settings | None = None) -> Caller:
     """Verify a Firebase ID token and return the caller, or raise AuthError (401)."""
-    config = config or settings()
+    if config is None:
+        config = settings()
+        cached = verified.get(token, time.time())
+        if cached is not None:
+            return cached
+        caller = _verify(token, config)
+        verified.put(token, caller)
+        return caller
+    return _verify(token, config)
+
+
+def _verify(token: str, config: Settings) -> Caller:
     project_id = config.project_id
     header = _header(token)
     alg = header.get("alg")

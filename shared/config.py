@@ -208,6 +208,14 @@ class Settings:
         used_by="event functions",
         meaning="events older than this are dropped with a log line instead of retried",
     )
+    threads = integer(
+        "THREADS",
+        8,
+        1,
+        1000,
+        used_by="HTTP functions",
+        meaning="gunicorn threads per instance (functions-framework reads it too): the manifest's concurrency",
+    )
     cors_allowed_origins = Setting(
         "CORS_ALLOWED_ORIGINS",
         _origins,
@@ -476,6 +484,110 @@ class Settings:
         100_000,
         used_by="invitations_api, discord_interactions",
         meaning="POST /tickets and staff's POST /tickets/{id}/close",
+    )
+
+    rate_limit_reads_per_min = integer(
+        "RATE_LIMIT_READS_PER_MIN",
+        300,
+        1,
+        100_000,
+        used_by="invitations_api",
+        meaning="every read route together (lists and details): generous, so only a flood feels it",
+    )
+
+    rate_limit_blocks_per_min = integer(
+        "RATE_LIMIT_BLOCKS_PER_MIN",
+        20,
+        1,
+        100_000,
+        used_by="account_api",
+        meaning="POST /blocks and DELETE /blocks/{userId}",
+    )
+    rate_limit_reports_per_min = integer(
+        "RATE_LIMIT_REPORTS_PER_MIN", 5, 1, 100_000, used_by="account_api", meaning="POST /reports"
+    )
+    rate_limit_staff_actions_per_min = integer(
+        "RATE_LIMIT_STAFF_ACTIONS_PER_MIN",
+        60,
+        1,
+        100_000,
+        used_by="account_api",
+        meaning="staff: resolving reports, PUT and DELETE of suspensions",
+    )
+    rate_limit_account_per_min = integer(
+        "RATE_LIMIT_ACCOUNT_PER_MIN",
+        3,
+        1,
+        100_000,
+        used_by="account_api",
+        meaning="DELETE /me and GET /me/export (each reads or touches everything of the user)",
+    )
+
+    # -- safety and the account (account_api, account_deletion) -------------------------------
+    reports_suspend_threshold = integer(
+        "REPORTS_SUSPEND_THRESHOLD",
+        3,
+        2,
+        1000,
+        used_by="account_api",
+        meaning="open reports from this many distinct users within REPORTS_SUSPEND_WINDOW_H suspend the reported user until staff review them",
+    )
+    reports_suspend_window_h = integer(
+        "REPORTS_SUSPEND_WINDOW_H",
+        24,
+        1,
+        720,
+        used_by="account_api",
+        meaning="the period (hours) the report threshold counts over",
+    )
+    max_blocks_per_user = integer(
+        "MAX_BLOCKS_PER_USER",
+        1000,
+        10,
+        100_000,
+        used_by="account_api",
+        meaning="blocks one user may hold (bounds the Redis set pair.lua checks and its rebuild)",
+    )
+    identity_toolkit_url = Setting(
+        "IDENTITY_TOOLKIT_URL",
+        _url("https"),
+        default="https://identitytoolkit.googleapis.com",
+        used_by="account_api, account_deletion",
+        meaning="Firebase Auth admin REST API (disable a banned account, delete a deleted one); the Auth emulator replaces it locally",
+    )
+
+    # -- retention ------------------------------------------------------------------------------
+    retention_closed_room_days = integer(
+        "RETENTION_CLOSED_ROOM_DAYS",
+        7,
+        1,
+        3650,
+        used_by="matching_api, matching_worker, on_room_written, auto_close, account_api",
+        meaning="a closed room's `deleteAt` (Firestore TTL) is its close time plus this",
+    )
+    retention_call_session_days = integer(
+        "RETENTION_CALL_SESSION_DAYS",
+        30,
+        1,
+        3650,
+        used_by="matching_api, matching_worker, on_room_written, auto_close, account_api",
+        meaning="an ended call session's `deleteAt` (Firestore TTL) is its end plus this; also how long a call can be reported",
+    )
+    retention_resolved_report_days = integer(
+        "RETENTION_RESOLVED_REPORT_DAYS",
+        365,
+        1,
+        3650,
+        used_by="account_api",
+        meaning="a resolved report's `deleteAt` (Firestore TTL) is its resolution plus this",
+    )
+    call_sessions_retention_months = integer(
+        "CALL_SESSIONS_RETENTION_MONTHS",
+        13,
+        1,
+        120,
+        used_by="auto_close",
+        meaning="PostgreSQL `call_sessions` rows that started longer ago are deleted in batches",
     )
 
     # -- invitations ----------------------------------------------------------------------------

@@ -36,3 +36,20 @@ def room_code(code: str) -> DocumentReference:
 def call_session(room_id: str) -> DocumentReference:
     """A room's call session shares the room's id: a room activates at most once."""
     return get_firestore().collection(vocab.CALL_SESSIONS).document(room_id)
+
+
+def block(uid: str, other: str) -> DocumentReference:
+    """`users/{uid}/blocks/{other}`: `uid` blocked `other`."""
+    return user(uid).collection(vocab.BLOCKS).document(other)
+
+
+def report(report_id: str) -> DocumentReference:
+    return get_firestore().collection(vocab.REPORTS).document(report_id)
+
+
+def suspension(uid: str) -> DocumentReference:
+    return get_firestore().collection(vocab.SUSPENSIONS).document(uid)
+
+
+def account_deletion(uid: str) -> DocumentReference:
+    return get_firestore().collection(vocab.ACCOUNT_DELETIONS).document(uid)

@@ -89,6 +89,7 @@ class _Seen:
 
     route: str | None = None
     uid: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def not_found_route(method: str, path: str) -> ApiError:
@@ -99,7 +100,7 @@ def not_found_route(method: str, path: str) -> ApiError:
 @dataclass(frozen=True)
 class Budget:
     """A per-user token bucket shared by the routes that name it: `per_minute()` reads its size
-    from the settings at first use (shared/tokens/ratelimit.py does the counting)."""
+    from the settings at first use (shared/ratelimit.py does the counting)."""
 
     name: str
     per_minute: Callable[[], int]
@@ -166,6 +167,12 @@ class Api:
             reply = Reply(204, None) if request.method == "OPTIONS" else self._dispatch(request, seen)
         except ApiError as exc:
             reply = Reply(exc.status, exc.body(), exc.headers)
+            if getattr(exc, "quiet", False):
+                # A flood's repeated refusal: counted into the next logged one, not a line each.
+                response = self._encode(reply, request)
+                log.reset_trace(trace_token)
+                return response
+            seen.extra["unloggedRefusals"] = getattr(exc, "unlogged_refusals", None)
         except ConfigError as exc:
             # Misconfiguration is the operator's problem: name the variable in the log and in the
             # response (the message never holds a secret's value).
@@ -195,6 +202,7 @@ class Api:
             },
             function=self.name,
             uid=seen.uid,
+            **{k: v for k, v in seen.extra.items() if v},
         )
         log.reset_trace(trace_token)
         return response
@@ -228,7 +236,7 @@ class Api:
         seen.uid = caller.uid if caller else None
         api_request = ApiRequest(request, dict(params), caller)
         if caller is not None and route.budget is not None:
-            from shared.tokens import ratelimit
+            from shared import ratelimit
 
             ratelimit.check(ratelimit.Limit(route.budget.name, route.budget.per_minute()), caller.uid)
         if caller is not None and route.exclusive is not None:

@@ -80,6 +80,21 @@ def presence_synced(uid: str) -> str:
     return f"presence:synced:{uid}"
 
 
+# -- blocks (shared/account/blocks.py, read by shared/matching/pair.lua) --------------------------------
+BLOCKS_PREFIX = "blocks:"
+# A member no uid can be (uids are non-empty): present once the set was loaded from Firestore, so an
+# empty block list and a set never loaded (or lost) are told apart.
+BLOCKS_LOADED = ""
+# Refreshed by every enqueue: longer than any queue ticket lives (MATCHING_TICKET_TTL_S <= 1 h), so
+# the set of every queued user is present while pair.lua looks at them.
+BLOCKS_TTL_S = 2 * 86400
+
+
+def blocks(uid: str) -> str:
+    """Set: the uids `uid` blocked or was blocked by (both directions), plus BLOCKS_LOADED."""
+    return f"{BLOCKS_PREFIX}{uid}"
+
+
 # -- invitations (shared/invitations/) -------------------------------------------------------------
 INVITATION_LIST_VERSION = "invitations:list:version"  # integer, INCR on every invitation write
 

@@ -17,10 +17,17 @@ CALL_SESSIONS: Final = "callSessions"  # {roomId}: one per room that became acti
 VRM_MODELS: Final = "vrmModels"
 SERVER_STATE: Final = "serverState"
 HEALTH_PROBE: Final = "_health"  # a document that need not exist, read by /healthz
+REPORTS: Final = "reports"  # {id}: one user's report about another after a shared call (server only)
+SUSPENSIONS: Final = (
+    "suspensions"  # {uid}: the user's current suspension, its reason and author (server only)
+)
+ACCOUNT_DELETIONS: Final = "accountDeletions"  # {uid}: progress of a deletion job (server only)
 # subcollections of users/{uid}
 PRIVATE: Final = "private"
 VRM_SETTINGS: Final = "vrmSettings"
 SESSIONS: Final = "sessions"
+BLOCKS: Final = "blocks"  # {otherUid}: users the owner blocked (written by account_api only)
+USER_SUBCOLLECTIONS: Final = (PRIVATE, VRM_SETTINGS, SESSIONS, BLOCKS)
 
 # -- users/{uid}.status --------------------------------------------------------------------------
 OFFLINE: Final = "offline"
@@ -47,3 +54,31 @@ NORMAL: Final = "normal"  # people left
 TIMEOUT: Final = "timeout"  # past expiresAt, or waited too long
 ERROR: Final = "error"  # the room vanished instead of closing
 END_REASONS: Final = (NORMAL, TIMEOUT, ERROR)
+
+# -- safety (shared/safety.py, shared/account/) --------------------------------------------------
+ADULT_CONFIRMED_AT: Final = "adultConfirmedAt"  # users/{uid}: set once by the owner, == request.time
+SUSPENSION: Final = "suspension"  # users/{uid}: {until: timestamp | null}, server-owned marker
+# suspensions/{uid}.kind
+SUSPENSION_TEMPORARY: Final = "temporary"  # staff, with `until`
+SUSPENSION_BAN: Final = "ban"  # staff, without `until`: the Firebase Auth account is disabled too
+SUSPENSION_REVIEW: Final = "review"  # automatic after reports, until staff reviewed them
+SUSPENSION_KINDS: Final = (SUSPENSION_TEMPORARY, SUSPENSION_BAN, SUSPENSION_REVIEW)
+# reports/{id}
+REPORT_OPEN: Final = "open"
+REPORT_RESOLVED: Final = "resolved"
+REPORT_STATUSES: Final = (REPORT_OPEN, REPORT_RESOLVED)
+REPORT_REASONS: Final = ("harassment", "nudity", "violence", "hate", "spam", "underage", "other")
+RESOLUTIONS: Final = ("dismissed", "actioned")
+RESOLVED_BY_DELETION: Final = "account_deleted"  # an open report whose subject deleted the account
+
+# -- retention: the server-written field each collection group's TTL policy deletes by -------------
+# (firestore.indexes.json `fieldOverrides` with "ttl": true -> Terraform google_firestore_field;
+# the emulator has no TTL, so the local sweep deletes by the same fields: shared/jobs/retention.py)
+DELETE_AT: Final = "deleteAt"
+TTL_FIELDS: Final = {
+    ROOMS: DELETE_AT,  # closed rooms: set at close
+    CALL_SESSIONS: DELETE_AT,  # ended call sessions: set when the session ends
+    ROOM_CODES: "expiresAt",  # code reservations: the room's own expiry
+    SESSIONS: "expiresAt",  # users/{uid}/sessions: the device session's expiry (client, <= 30 days)
+    REPORTS: DELETE_AT,  # resolved reports: set at resolution
+}

@@ -16,6 +16,7 @@ def new_user(gender: str | None = None, prefix: str = "u", **fields: Any) -> str
         "displayName": uid,
         "status": "online",
         "lastActiveAt": datetime.now(UTC),
+        "adultConfirmedAt": datetime.now(UTC),  # the queue and select rooms require it
         **fields,
     }
     if gender:

@@ -38,6 +38,7 @@ def new_users(
             "displayName": uid,
             "status": status,
             "lastActiveAt": last_active or datetime.now(UTC),
+            "adultConfirmedAt": datetime.now(UTC),  # the queue and select rooms require it
         }
         if room_id:
             data["currentRoomId"] = room_id

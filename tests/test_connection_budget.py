@@ -30,6 +30,7 @@ def test_every_instance_at_its_pool_limit_fits_max_connections(environment: str)
         "invitations_api",
         "on_room_written",
         "auto_close",
+        "account_deletion",
         "discord_interactions",
         "discord_worker",
     }

@@ -47,13 +47,37 @@ PRIVILEGES: dict[str, dict[tuple[str, str | None], set[str]]] = {
         ("call_sessions", None): {"INSERT"},
         ("call_sessions", "session_id"): {"SELECT"},
     },
-    # migrations/versions/0004_discord.py
+    # migrations/versions/0005_discord.py
     "vchat_discord_worker": {
         ("invitations", None): {"SELECT", "INSERT"},
         ("participants", None): {"SELECT"},
         ("tickets", None): {"SELECT"},
         ("discord_jobs", None): {"SELECT", "INSERT", "UPDATE"},
         ("discord_messages", None): {"SELECT", "INSERT", "UPDATE"},
+    },
+    # migrations/versions/0004_account_roles.py
+    "vchat_account_deletion": {
+        ("invitations", "id"): {"SELECT"},
+        ("invitations", "host_id"): {"SELECT", "UPDATE"},
+        ("invitations", "staff_id"): {"SELECT", "UPDATE"},
+        ("invitations", "status"): {"SELECT", "UPDATE"},
+        ("invitations", "max_participants"): {"SELECT"},
+        ("invitations", "host_name"): {"UPDATE"},
+        ("invitations", "staff_name"): {"UPDATE"},
+        ("invitations", "vrchat_profile"): {"UPDATE"},
+        ("invitations", "instance_link"): {"UPDATE"},
+        ("participants", None): {"DELETE"},
+        ("participants", "invitation_id"): {"SELECT"},
+        ("participants", "user_id"): {"SELECT", "UPDATE"},
+        ("participants", "status"): {"SELECT"},
+        ("participants", "user_name"): {"UPDATE"},
+        ("tickets", "user_id"): {"SELECT", "UPDATE"},
+        ("tickets", "user_name"): {"UPDATE"},
+    },
+    "vchat_analytics_retention": {
+        ("call_sessions", None): {"DELETE"},
+        ("call_sessions", "session_id"): {"SELECT"},
+        ("call_sessions", "started_at"): {"SELECT"},
     },
 }
 
@@ -104,11 +128,12 @@ def sqlstate(engine: Engine, sql: str, params: dict[str, Any] | None = None) -> 
 
 
 # -- who logs in ------------------------------------------------------------------------------------
-def test_the_postgres_functions_are_the_expected_three() -> None:
+def test_the_postgres_functions_are_the_expected_six() -> None:
     assert POSTGRES_FUNCTIONS == [
         "invitations_api",
         "on_room_written",
         "auto_close",
+        "account_deletion",
         "discord_interactions",
         "discord_worker",
     ]
@@ -262,6 +287,70 @@ def test_on_room_written_records_a_call_session_once(as_function: dict[str, Engi
     assert record_call_session(as_function["on_room_written"], row) is False  # redelivered event
 
 
+def test_account_deletion_pseudonymises_a_users_rows(as_function: dict[str, Engine], owner: Engine) -> None:
+    from shared.account.erasure import pseudonymise
+
+    uid, pseudonym = snowflake(), f"deleted-{uuid.uuid4().hex[:12]}"
+    hosted = new_invitation(host_id=uid)
+    joined = new_invitation(max_participants=1)
+    for invitation in (hosted, joined):
+        invitations.create_invitation(owner, invitation)
+    participants.set_participation(owner, joined.id, Actor(uid, False, "me"), "me", "joined")
+    support_tickets.create_ticket(owner, snowflake(), Actor(uid, False, "me"), "me", "question")
+    with owner.begin() as conn:  # a final row: only the erasure's change is allowed on it
+        conn.execute(
+            sqlalchemy.text("UPDATE invitations SET status = 'completed' WHERE id = :id"), {"id": hosted.id}
+        )
+    counts = pseudonymise(as_function["account_deletion"], [uid], pseudonym)
+    assert counts["hosted"] == 1 and counts["seatsGivenUp"] == 1 and counts["tickets"] == 1
+    assert rows(owner, "SELECT host_id FROM invitations WHERE id = :id", id=hosted.id) == [(pseudonym,)]
+    assert rows(owner, "SELECT status FROM invitations WHERE id = :id", id=joined.id) == [("recruiting",)]
+    assert pseudonymise(as_function["account_deletion"], [uid], pseudonym) == {
+        "cancelled": 0, "hosted": 0, "staffed": 0, "seatsGivenUp": 0, "participations": 0, "tickets": 0,
+    }  # fmt: skip
+
+
+def test_a_final_invitation_takes_the_erasures_change_and_no_other(owner: Engine) -> None:
+    invitation = new_invitation()
+    invitations.create_invitation(owner, invitation)
+    with owner.begin() as conn:
+        conn.execute(
+            sqlalchemy.text("UPDATE invitations SET status = 'cancelled' WHERE id = :id"),
+            {"id": invitation.id},
+        )
+    for change in ("host_name = 'someone else'", "host_id = '42'", "staff_id = '42'", "staff_name = 'x'"):
+        state = sqlstate(owner, f"UPDATE invitations SET {change} WHERE id = :id", {"id": invitation.id})
+        assert state == "55000", change
+    with owner.begin() as conn:
+        conn.execute(
+            sqlalchemy.text(
+                "UPDATE invitations SET host_id = 'deleted-0123456789ab', host_name = '(deleted user)' WHERE id = :id"
+            ),
+            {"id": invitation.id},
+        )
+
+
+def test_auto_close_deletes_call_sessions_past_their_retention(
+    as_function: dict[str, Engine], owner: Engine
+) -> None:
+    from shared.jobs.retention import delete_old_call_sessions
+
+    old = CallSessionRow(
+        session_id=f"old-{uuid.uuid4().hex}",
+        room_id="room",
+        room_type="random",
+        participant_count=2,
+        started_at=datetime(1999, 1, 1, tzinfo=UTC),
+        ended_at=datetime(1999, 1, 1, 0, 5, tzinfo=UTC),
+        duration_seconds=300,
+        end_reason="normal",
+    )
+    record_call_session(owner, old)
+    deleted, more = delete_old_call_sessions(as_function["auto_close"], datetime(2000, 6, 1, tzinfo=UTC), 100)
+    assert deleted >= 1 and not more
+    assert rows(owner, "SELECT 1 FROM call_sessions WHERE session_id = :id", id=old.session_id) == []
+
+
 # -- ... and nothing of another's -------------------------------------------------------------------
 CALL_SESSION = (
     "INSERT INTO call_sessions (session_id, room_id, room_type, participant_count, started_at, ended_at, "
@@ -288,6 +377,17 @@ DENIED = [
     ("auto_close", "SELECT count(*) FROM tickets"),
     ("auto_close", CALL_SESSION),
     ("auto_close", "SELECT update_invitation_updated_at()"),
+    ("auto_close", "DELETE FROM invitations WHERE id = 'x'"),
+    ("auto_close", "SELECT room_id FROM call_sessions LIMIT 1"),
+    ("account_deletion", "SELECT description FROM invitations LIMIT 1"),
+    ("account_deletion", "UPDATE invitations SET event_name = 'x' WHERE id = 'x'"),
+    ("account_deletion", "DELETE FROM invitations WHERE id = 'x'"),
+    ("account_deletion", "DELETE FROM tickets WHERE id = 'x'"),
+    ("account_deletion", "SELECT category FROM tickets LIMIT 1"),
+    ("account_deletion", "DELETE FROM call_sessions WHERE session_id = 'x'"),
+    ("account_deletion", CALL_SESSION),
+    ("on_room_written", "DELETE FROM participants WHERE id = -1"),
+    ("invitations_api", "DELETE FROM call_sessions WHERE session_id = 'x'"),
     ("auto_close", "SELECT count(*) FROM discord_jobs"),
     ("invitations_api", "SELECT count(*) FROM discord_jobs"),
     ("discord_interactions", "UPDATE discord_messages SET rendered_hash = NULL"),
@@ -368,4 +468,5 @@ def test_the_operator_command_finds_nothing_to_change_on_the_stack(stack: Stack)
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and "4 logins, 0 changes (dry run)" in result.stderr
     assert result.stdout == "" and f"{len(POSTGRES_FUNCTIONS)} logins, 0 changes (dry run)" in result.stderr

@@ -102,12 +102,82 @@ QUERY_CASES = [
         ("vrmModels/untagged-{x}", {"isPublic": True, "tags": ["cute"], "downloadCount": 4}),
     ),
     QueryCase(
+        "blocks_naming",
+        lambda c, x: queries.blocks_naming(f"v-{x}", c),
+        ("users/a-{x}/blocks/v-{x}", {"userId": "v-{x}", "createdAt": NOW}),
+        ("users/v-{x}/blocks/a-{x}", {"userId": "a-{x}", "createdAt": NOW}),
+    ),
+    QueryCase(
+        "open_reports_about_since",
+        lambda c, x: queries.open_reports_about(f"u-{x}", NOW - HOUR, c),
+        ("reports/r-{x}", {"reportedUserId": "u-{x}", "status": "open", "createdAt": NOW}),
+        ("reports/old-{x}", {"reportedUserId": "u-{x}", "status": "open", "createdAt": NOW - 2 * HOUR}),
+    ),
+    QueryCase(
+        "open_reports_about",
+        lambda c, x: queries.open_reports_about(f"u-{x}", client=c).limit(1),
+        ("reports/r-{x}", {"reportedUserId": "u-{x}", "status": "open", "createdAt": NOW}),
+        ("reports/done-{x}", {"reportedUserId": "u-{x}", "status": "resolved", "createdAt": NOW}),
+    ),
+    QueryCase(
+        "reports_for_staff",
+        lambda c, x: _newest_first(queries.reports_by_status(f"s{x}", c)),
+        ("reports/r-{x}", {"status": "s{x}", "createdAt": NOW}),
+        ("reports/other-{x}", {"status": "resolved", "createdAt": NOW}),
+    ),
+    QueryCase(
+        "reports_naming",
+        lambda c, x: queries.reports_naming(f"u-{x}", "reporterId", c),
+        ("reports/r-{x}", {"reporterId": "u-{x}", "status": "open", "createdAt": NOW}),
+        ("reports/other-{x}", {"reporterId": "w-{x}", "status": "open", "createdAt": NOW}),
+    ),
+    QueryCase(
+        "rooms_naming_participant",
+        lambda c, x: queries.rooms_naming(f"u-{x}", c)[0],
+        ("rooms/p-{x}", {"status": "closed", "participants": ["u-{x}"], "createdBy": "system"}),
+        ("rooms/q-{x}", {"status": "closed", "participants": ["w-{x}"], "createdBy": "system"}),
+    ),
+    QueryCase(
+        "rooms_naming_creator",
+        lambda c, x: queries.rooms_naming(f"u-{x}", c)[1],
+        ("rooms/c-{x}", {"status": "closed", "participants": [], "createdBy": "u-{x}"}),
+        ("rooms/d-{x}", {"status": "closed", "participants": [], "createdBy": "w-{x}"}),
+    ),
+    QueryCase(
+        "sessions_of",
+        lambda c, x: queries.sessions_of(f"u-{x}", c),
+        ("callSessions/s-{x}", {"participants": ["u-{x}", "w-{x}"], "startedAt": NOW}),
+        ("callSessions/t-{x}", {"participants": ["w-{x}"], "startedAt": NOW}),
+    ),
+    QueryCase(
+        "own_blocks_newest_first",
+        lambda c, x: _newest_first(c.collection(f"users/o-{x}/blocks")),
+        ("users/o-{x}/blocks/b-{x}", {"userId": "b-{x}", "createdAt": NOW}),
+        ("users/p-{x}/blocks/c-{x}", {"userId": "b-{x}", "createdAt": NOW}),
+    ),
+    QueryCase(
+        "stale_deletions",
+        lambda c, x: queries.stale_deletions(NOW - HOUR, c),
+        ("accountDeletions/d-{x}", {"status": "pending", "requestedAt": NOW - 2 * HOUR}),
+        ("accountDeletions/e-{x}", {"status": "pending", "requestedAt": NOW}),
+    ),
+    QueryCase(
         "call_history",
         lambda c, x: client_queries.call_history(c, f"u-{x}"),
         ("callSessions/c-{x}", {"participants": ["u-{x}", "v-{x}"], "startedAt": NOW}),
         ("callSessions/others-{x}", {"participants": ["v-{x}", "w-{x}"], "startedAt": NOW}),
     ),
 ]
+
+
+def _newest_first(query: Any) -> Any:
+    """The order shared/account/pages.py gives its listings."""
+    from google.cloud.firestore import Query
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    return query.order_by("createdAt", direction=Query.DESCENDING).order_by(
+        FieldPath.document_id(), direction=Query.DESCENDING
+    )
 
 
 def _fill(value: Any, x: str) -> Any:
@@ -130,6 +200,19 @@ def _key(collection_group: str, fields: list[dict[str, Any]]) -> Index:
 def declared() -> dict[Index, dict[str, Any]]:
     spec = json.loads(INDEX_FILE.read_text())
     return {_key(i["collectionGroup"], i["fields"]): i for i in spec["indexes"]}
+
+
+def declared_group_fields() -> set[Index]:
+    """Single-field indexes of collection-group scope (`fieldOverrides` with indexes): automatic
+    indexes are per collection only, so a collection-group query on one field needs one of these
+    (the emulator reports it like a composite index)."""
+    spec = json.loads(INDEX_FILE.read_text())
+    return {
+        (o["collectionGroup"], ((o["fieldPath"], i.get("order") or i["arrayConfig"]),))
+        for o in spec["fieldOverrides"]
+        for i in o["indexes"]
+        if i.get("queryScope") == "COLLECTION_GROUP"
+    }
 
 
 def index_usage(rest: FirestoreRest) -> dict[Index, int]:
@@ -194,14 +277,14 @@ def test_query_finds_its_documents_with_a_declared_index(case: QueryCase, ran: d
     hit_id, miss_id = (_fill(path, result.x).rsplit("/", 1)[1] for path in (case.hit[0], case.miss[0]))
     assert hit_id in result.ids
     assert miss_id not in result.ids
-    missing = result.needed - set(declared())
+    missing = result.needed - set(declared()) - declared_group_fields()
     assert not missing, f"{case.name} needs composite indexes not in firestore.indexes.json: {missing}"
 
 
 def test_every_declared_index_is_used_by_some_query(ran: dict[str, Ran]) -> None:
     used = set().union(*(r.needed for r in ran.values()))
     assert used, "the emulator reported no index usage at all"
-    unused = set(declared()) - used
+    unused = (set(declared()) | declared_group_fields()) - used
     assert not unused, f"declared but no query uses them: {unused}"
 
 

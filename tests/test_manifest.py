@@ -49,6 +49,8 @@ def test_the_issue_functions_are_all_there() -> None:
         "matching_worker": "pubsub",
         "sync_vrm_models": "pubsub",
         "auto_close": "pubsub",
+        "account_api": "http",
+        "account_deletion": "pubsub",
         "discord_interactions": "http",
         "discord_worker": "pubsub",
         "discord_auth": "http",
@@ -60,6 +62,8 @@ def test_the_issue_functions_are_all_there() -> None:
     assert {s.cron for s in MANIFEST["sync_vrm_models"].schedules} == {"0 */6 * * *"}
     assert {s.cron for s in MANIFEST["auto_close"].schedules} == {"* * * * *"}
     assert MANIFEST["matching_worker"].schedules, "the worker also sweeps on a schedule"
+    assert MANIFEST["account_deletion"].topic == "account-deletions"
+    assert "auth" in MANIFEST["account_api"].stores and "auth" in MANIFEST["account_deletion"].stores
     assert MANIFEST["discord_worker"].topic == "discord-outbox"
 
 

@@ -13,7 +13,7 @@ import yaml
 from deploy.manifest import ROOT
 
 METHODS = {"get", "post", "put", "patch", "delete"}
-FUNCTIONS = ("matching_api", "issue_tokens", "discord_auth")
+FUNCTIONS = ("matching_api", "issue_tokens", "account_api", "discord_auth")
 
 
 @pytest.fixture(params=FUNCTIONS)
@@ -63,6 +63,15 @@ def refs(node: Any) -> list[str]:
     return []
 
 
+def _resolved(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" not in node:
+        return node
+    target: Any = spec
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part]
+    return dict(target)
+
+
 def test_document_is_openapi_3_1_and_its_references_resolve(function: str) -> None:
     spec = load_spec(function)
     assert spec["openapi"].startswith("3.1.")
@@ -84,7 +93,8 @@ def test_path_parameters_are_declared(function: str) -> None:
         for method, operation in item.items():
             if method not in METHODS:
                 continue
-            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            parameters = [_resolved(spec, p) for p in operation.get("parameters", [])]
+            declared = {p["name"] for p in parameters if p["in"] == "path"}
             assert declared == set(re.findall(r"{(\w+)}", path)), (method, path)
 
 
@@ -97,3 +107,50 @@ def test_authenticated_routes_document_401_and_bad_input_routes_document_400(fun
             assert "401" in operation["responses"], (method, path)
             if "requestBody" in operation:
                 assert "400" in operation["responses"], (method, path)
+
+
+# -- account_api: every rule the server enforces is in the document ----------------------------------
+def test_account_api_documents_every_write_routes_budget_and_the_codes_vocabulary() -> None:
+    from shared import ids, vocab
+    from shared.account import pages, requests
+
+    spec = load_spec("account_api")
+    api = load_api("account_api")
+    for endpoint, route in api._routes.items():
+        method, path = endpoint.split(" ", 1)
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{" + _camel(m.group(1)) + "}", path)
+        operation = spec["paths"][path][method.lower()]
+        if route.budget is not None:
+            assert "429" in operation["responses"], endpoint
+    schemas = spec["components"]["schemas"]
+    assert schemas["ReportReason"]["enum"] == list(vocab.REPORT_REASONS)
+    assert schemas["Suspension"]["properties"]["kind"]["enum"] == list(vocab.SUSPENSION_KINDS)
+    assert schemas["UserId"]["pattern"] == ids.USER_ID_PATTERN
+    assert schemas["RoomId"]["pattern"] == ids.ROOM_ID_PATTERN
+    assert schemas["Note"]["maxLength"] == requests.NOTE_MAX
+    limit = spec["components"]["parameters"]["Limit"]["schema"]
+    assert (limit["maximum"], limit["default"]) == (pages.MAX_LIMIT, pages.DEFAULT_LIMIT)
+    assert spec["components"]["parameters"]["Cursor"]["schema"]["maxLength"] == pages.MAX_CURSOR_LENGTH
+    suspension = spec["paths"]["/users/{userId}/suspension"]["put"]["requestBody"]["content"]
+    body = suspension["application/json"]["schema"]
+    assert body["properties"]["until"]["type"] == ["string", "null"]  # nullable: a ban
+    assert body["properties"]["until"]["pattern"] == "^" + requests.RFC3339.pattern + "$"
+    assert body["properties"]["reason"]["maxLength"] == requests.REASON_MAX
+    resolve = spec["paths"]["/reports/{reportId}/resolve"]["post"]
+    assert resolve["parameters"][0]["schema"]["pattern"] == "^" + requests.REPORT_ID.pattern + "$"
+    assert resolve["requestBody"]["content"]["application/json"]["schema"]["properties"]["resolution"][
+        "enum"
+    ] == list(vocab.RESOLUTIONS)
+    assert "http://127.0.0.1:8000/account_api" in [server["url"] for server in spec["servers"]]
+
+
+def test_the_routes_that_enforce_safety_document_their_403() -> None:
+    matching = load_spec("matching_api")
+    for path in ("/queue", "/rooms", "/rooms/join"):
+        assert "403" in matching["paths"][path]["post"]["responses"], path
+    described = matching["components"]["responses"]["Forbidden"]["description"]
+    assert "adult_confirmation_required" in described and "suspended" in described
+    tokens = load_spec("issue_tokens")
+    for path in ("/livekit-token", "/ws-token"):
+        assert "403" in tokens["paths"][path]["post"]["responses"], path
+    assert "suspended" in tokens["components"]["responses"]["Forbidden"]["description"]

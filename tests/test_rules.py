@@ -91,6 +91,9 @@ def session(**changes: Any) -> dict[str, Any]:
 
 
 USER = (("users/{o}", profile()),)
+ADULT = (("users/{o}", profile(adultConfirmedAt=PAST)),)
+SUSPENDED = (("users/{o}", profile(adultConfirmedAt=PAST, suspension={"until": SOON})),)
+BLOCK = (("users/{o}/blocks/{t}", {"userId": "{t}", "createdAt": PAST}),)
 IN_CALL = (("users/{o}", profile(status="in_call", currentRoomId="room-{x}")),)
 PRIVATE = (("users/{o}/private/profile", {"email": "{o}@example.com"}),)
 MODELS = (
@@ -251,6 +254,42 @@ def cases() -> list[Case]:
                 seed=USER,
             )
         )
+    # "I am an adult": once, as the request's time, never changed or removed afterwards.
+    adult_cases: tuple[tuple[str, dict[str, Any], tuple[str, ...], tuple[str, ...], Any, bool], ...] = (
+        ("confirm-adult", {}, ("adultConfirmedAt",), (), USER, True),
+        ("adult-edits-name", {"displayName": "Grown"}, (), (), ADULT, True),
+        ("tamper-adultConfirmedAt-past", {"adultConfirmedAt": PAST}, (), (), USER, False),
+        ("tamper-adultConfirmedAt-again", {}, ("adultConfirmedAt",), (), ADULT, False),
+        ("tamper-adultConfirmedAt-remove", {}, (), ("adultConfirmedAt",), ADULT, False),
+        ("tamper-lift-own-suspension", {}, (), ("suspension",), SUSPENDED, False),
+        ("tamper-suspension-until-past", {"suspension": {"until": PAST}}, (), (), SUSPENDED, False),
+        ("tamper-set-suspension", {"suspension": {"until": None}}, (), (), USER, False),
+    )
+    for name, data, now, remove, seed, ok in adult_cases:
+        add(Case(f"users:update:{name}", "owner", "update", "users/{o}", ok, data, now, remove, seed=seed))
+    add(
+        Case(
+            "users:create:adult-confirmed",
+            "owner",
+            "create",
+            "users/{o}",
+            True,
+            NEW_PROFILE,
+            (*PROFILE_TIMES, "adultConfirmedAt"),
+        )
+    )
+    add(
+        Case(
+            "users:create:tamper-adultConfirmedAt-past",
+            "owner",
+            "create",
+            "users/{o}",
+            False,
+            {**NEW_PROFILE, "adultConfirmedAt": PAST},
+            PROFILE_TIMES,
+        )
+    )
+
     # The server holds the user in a call: only 'offline' (leave everything) is the client's to say.
     add(
         Case(
@@ -654,6 +693,23 @@ def cases() -> list[Case]:
             )
         )
 
+    # ---- users/{uid}/blocks/{otherUid}: the owner reads whom they blocked; account_api writes ------
+    block_path = "users/{o}/blocks/{t}"
+    table.extend(crud(block_path, BLOCK, {"get": {"owner"}}))
+    for who in ("owner", "other", "anon"):
+        add(Case(f"blocks:list:{who}", who, "list", "users/{o}/blocks", who == "owner", seed=BLOCK))
+    add(
+        Case(
+            "blocks:create:tamper-unblockable",
+            "owner",
+            "create",
+            "users/{o}/blocks/z-{x}",
+            False,
+            {"userId": "z-{x}"},
+            ("createdAt",),
+        )
+    )
+
     # ---- rooms: participants read, nobody writes ----------------------------------------------------
     room_path = "rooms/room-{x}"
     table.extend(crud(room_path, ROOM, {"get": {"owner"}}))
@@ -918,7 +974,7 @@ def test_case_names_are_unique_and_the_table_is_large() -> None:
         for op in ("get", "list", "create", "update", "delete")
         for who in ("owner", "other", "anon")
     }
-    assert set(combos) == {"users", "private", "vrmSettings", "sessions", "rooms", "matchingQueue",
+    assert set(combos) == {"users", "private", "vrmSettings", "sessions", "blocks", "rooms", "matchingQueue",
                            "callSessions", "vrmModels", "roomCodes", "serverState", "admin"}  # fmt: skip
     for collection, seen in combos.items():
         assert every <= seen, (collection, every - seen)
@@ -990,7 +1046,7 @@ def documented_table() -> dict[tuple[str, str, str], str]:
 
 def test_documented_table_matches_the_cases() -> None:
     table = documented_table()
-    assert len(table) == 11 * 3 * 5
+    assert len(table) == 12 * 3 * 5
     for (collection, who, op), cell in table.items():
         cases = [c for c in CASES if (c.collection, c.who, c.op) == (collection, who, op)]
         assert cases, (collection, who, op)

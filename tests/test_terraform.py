@@ -137,7 +137,8 @@ def test_triggers_schedules_and_topics_follow_the_manifest() -> None:
 def test_indexes_and_rules_are_deployed_from_their_files() -> None:
     resources = module_blocks("resource")
     assert resources["google_firestore_index.indexes"]["for_each"] == "${local.indexes}"
-    assert resources["google_firestore_field.exempt"]["for_each"] == "${local.field_overrides}"
+    assert resources["google_firestore_field.exempt"]["for_each"] == "${local.exempt_fields}"
+    assert resources["google_firestore_field.indexed"]["for_each"] == "${local.indexed_fields}"
     release = resources["google_firebaserules_release.firestore"]
     assert release["name"] == "cloud.firestore"
     assert "google_firebaserules_ruleset.firestore" in text(release["lifecycle"])
@@ -211,6 +212,8 @@ def test_deployed_function_env_is_fail_safe() -> None:
     locals_text = (MODULE / "locals.tf").read_text()
     added = set(re.findall(r"^\s+([A-Z][A-Z0-9_]+)\s+=", locals_text.split("function_env = {", 1)[1], re.M))
     assert {"GOOGLE_CLOUD_PROJECT", "CLOUD_SQL_INSTANCE", "DB_IAM_USER"} <= added
+    # gunicorn's threads are the manifest's concurrency when deployed, as the local stack runs them
+    assert re.search(r"THREADS\s+=\s+tostring\(f\.concurrency\)", locals_text)
     for name, spec in load_manifest().items():
         env = {**spec.env, **dict.fromkeys(added, "set-by-terraform")}
         assert deployed_env_problems(env) == [], name
@@ -349,3 +352,20 @@ def test_upstash_redis_is_tls_without_eviction_and_optional() -> None:
         root = (ROOT / "terraform" / "environments" / env / "main.tf").read_text()
         assert 'provider "upstash"' in root
         assert re.search(r"upstash\s+= \{ enabled = var.upstash_enabled \}", root), env
+
+
+def test_ttl_policies_are_the_servers_ttl_fields() -> None:
+    """Retention: one google_firestore_field with ttl_config per collection group, from the index
+    file's `"ttl": true` overrides, which are exactly the fields the server writes (vocab.TTL_FIELDS)
+    and the emulator's sweep deletes by."""
+    from shared import vocab
+
+    ttl = module_blocks("resource")["google_firestore_field.ttl"]
+    assert ttl["for_each"] == "${local.ttl_fields}"
+    assert "ttl_config" in ttl and "index_config" in ttl  # exempt from indexing, as Google advises
+    overrides = json.loads((ROOT / "firestore.indexes.json").read_text())["fieldOverrides"]
+    declared = {o["collectionGroup"]: o["fieldPath"] for o in overrides if o.get("ttl")}
+    assert declared == vocab.TTL_FIELDS
+    assert all(o["indexes"] == [] for o in overrides if o.get("ttl"))
+    locals_text = (MODULE / "locals.tf").read_text()
+    assert "ttl_fields" in locals_text and "try(o.ttl, false)" in locals_text

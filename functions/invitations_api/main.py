@@ -24,6 +24,7 @@ api = Api("invitations_api", stores=("postgres", "redis", "pubsub"))
 INVITATION_WRITES = Budget("invitation-writes", lambda: settings().rate_limit_invitation_writes_per_min)
 PARTICIPATION = Budget("participation", lambda: settings().rate_limit_participation_per_min)
 SUPPORT_TICKETS = Budget("support-tickets", lambda: settings().rate_limit_support_tickets_per_min)
+READS = Budget("reads", lambda: settings().rate_limit_reads_per_min)
 
 
 def _actor(request: ApiRequest) -> Actor:
@@ -57,7 +58,7 @@ def _detail(request: ApiRequest, invitation_id: str, status: int = 200) -> Reply
 
 
 # -- invitations ----------------------------------------------------------------------------------
-@api.route("GET", "/invitations", query=("status", "tag", "cursor", "limit"))
+@api.route("GET", "/invitations", budget=READS, query=("status", "tag", "cursor", "limit"))
 def list_invitations(request: ApiRequest) -> Reply:
     page, hit = invitations.cached_list(
         get_engine(),
@@ -71,7 +72,7 @@ def list_invitations(request: ApiRequest) -> Reply:
     return Reply(200, page, {"X-Cache": "HIT" if hit else "MISS"})
 
 
-@api.route("GET", "/invitations/<invitation_id>")
+@api.route("GET", "/invitations/<invitation_id>", budget=READS)
 def get_invitation(request: ApiRequest) -> Reply:
     return _detail(request, _invitation_id(request))
 
@@ -126,7 +127,7 @@ def leave_invitation(request: ApiRequest) -> Reply:
     return Reply(200, result.body(invitation_id, actor.user_id))
 
 
-@api.route("GET", "/me/participations", query=("cursor", "limit"))
+@api.route("GET", "/me/participations", budget=READS, query=("cursor", "limit"))
 def my_participations(request: ApiRequest) -> Reply:
     actor = _actor(request)
     before = cursor.decode("q3", request.query("cursor"))
@@ -144,7 +145,7 @@ def open_ticket(request: ApiRequest) -> Reply:
     return Reply(201, support_tickets.create_ticket(get_engine(), ticket_id, actor, user_name, category))
 
 
-@api.route("GET", "/tickets/mine", query=("cursor", "limit"))
+@api.route("GET", "/tickets/mine", budget=READS, query=("cursor", "limit"))
 def my_tickets(request: ApiRequest) -> Reply:
     actor = _actor(request)
     before = cursor.decode("tickets", request.query("cursor"))
@@ -155,7 +156,7 @@ def my_tickets(request: ApiRequest) -> Reply:
     return Reply(200, page.body())
 
 
-@api.route("GET", "/tickets", query=("status", "cursor", "limit"))
+@api.route("GET", "/tickets", budget=READS, query=("status", "cursor", "limit"))
 def list_tickets(request: ApiRequest) -> Reply:
     _require_staff(request)
     status = validation.choice(request.query("status"), "status", model.TICKET_STATUSES, "open")

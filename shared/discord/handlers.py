@@ -87,7 +87,7 @@ def _spend(budget: str, actor: Actor) -> None:
     signed in on the web is uid `discord:{id}`, so both doors draw from one allowance (429 ->
     an ephemeral 「操作が多すぎます」)."""
     from shared.config import settings
-    from shared.tokens import ratelimit
+    from shared import ratelimit
 
     config = settings()
     per_minute = {

@@ -11,7 +11,10 @@ batch limit says so in the summary and the next minute's run continues):
    them out of queue and room); skipped while Redis may have just lost its data, when a missing key
    proves nothing (shared.users.state.presence_lost_recently);
 4. PostgreSQL invitations `recruiting`/`full` whose `end_time` passed -> `completed`, and the Discord
-   worker asked to edit their messages (one `invitation.refresh` each).
+   worker asked to edit their messages (one `invitation.refresh` each);
+5. retention (shared/jobs/retention.py): PostgreSQL `call_sessions` rows older than
+   CALL_SESSIONS_RETENTION_MONTHS deleted in batches; and, on the emulator only (it has no TTL), the
+   Firestore documents whose TTL field has passed, as the production TTL policies would.
 
 Two overlapping runs are safe: every Firestore change is a transaction that re-checks the condition,
 the ticket removal is idempotent, and the invitations UPDATE skips rows another run has locked.
@@ -40,6 +43,8 @@ class Summary:
     users_marked_offline: int = 0
     presence_check_skipped: bool = False
     invitations_completed: int = 0
+    ttl_deleted: dict[str, int] = field(default_factory=dict)
+    call_sessions_deleted: int = 0
     backlog: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     duration_ms: float = 0.0
@@ -138,6 +143,19 @@ def complete_invitations(now: datetime, limits: Limits, summary: Summary) -> Non
     summary.backlog.append("invitations")
 
 
+def apply_retention(client: Client, now: datetime, limits: Limits, summary: Summary) -> None:
+    from shared.clients.postgres import get_engine
+    from shared.jobs.retention import delete_old_call_sessions, delete_past_ttl, ttl_is_emulated
+
+    if ttl_is_emulated():
+        summary.ttl_deleted, more = delete_past_ttl(client, now, limits.batch_size)
+        if more:
+            summary.backlog.append("ttl")
+    summary.call_sessions_deleted, more = delete_old_call_sessions(get_engine(), now, limits.batch_size * 5)
+    if more:
+        summary.backlog.append("call_sessions")
+
+
 def run(now: datetime | None = None, limits: Limits | None = None) -> Summary:
     """One pass. A part that fails is recorded and the others still run; the caller re-raises."""
     from shared.clients.firestore import get_firestore
@@ -152,6 +170,7 @@ def run(now: datetime | None = None, limits: Limits | None = None) -> Summary:
         ("tickets", lambda: expire_matching_tickets(now, limits, summary)),
         ("presence", lambda: mark_stale_users_offline(client, now, limits, summary)),
         ("invitations", lambda: complete_invitations(now, limits, summary)),
+        ("retention", lambda: apply_retention(client, now, limits, summary)),
     ]
     for name, part in parts:
         try:

@@ -2,13 +2,22 @@
 -- so two workers can never take the same user.
 -- KEYS: 1 queue, 2 claims index
 -- ARGV: 1 ticket prefix, 2 class-queue prefix, 3 claim prefix, 4 now (ms), 5 claim deadline (ms),
---       6.. one fresh pair id per pair wanted
+--       6 block-set prefix, 7.. one fresh pair id per pair wanted
 -- Returns a flat list: pair id, uid a, uid b, place a, place b, ... (a is the older of the two).
 --
 -- Waiting users are indexed by class (own gender x wanted gender): 4 x 4 sorted sets. Within a class
 -- everyone accepts and is accepted by the same classes, so the oldest user who has any partner is the
 -- oldest head among classes with a compatible non-empty class, and their partner is the oldest head
 -- among those classes. A pair costs a few commands however many incompatible users wait at the front.
+--
+-- Blocks: `blocks:{uid}` holds everyone uid blocked or was blocked by (shared/account/blocks.py keeps
+-- both directions in both users' sets; enqueue makes sure a queued user's set is loaded). The partner
+-- of `a` is the oldest compatible entry not blocked with `a`: a class whose first entries are all
+-- blocked is searched WINDOW entries deep, and a user with no unblocked partner within that window
+-- stays in the queue, skipped for the rest of this call (at most MAX_SKIPS users, so one call does
+-- bounded work). A blocked pair is therefore never claimed, and nobody is dropped for being blocked.
+local WINDOW = 8
+local MAX_SKIPS = 16
 local GENDERS = {'male', 'female', 'other', 'none'}
 local WANTS = {'male', 'female', 'other', 'any'}
 -- COMPATIBLE[i]: the classes that accept class i and that class i accepts (want 'any' or the other's
@@ -29,15 +38,42 @@ for gi, g in ipairs(GENDERS) do
   end
 end
 
+-- Users skipped in this call (no unblocked partner within reach), and how many per class.
+local skipped, skipped_in, skips = {}, {}, 0
+for i = 1, 16 do skipped_in[i] = 0 end
+
+-- The first `n` {uid, place} of class i that are not skipped.
+local function first(i, n)
+  local r = redis.call('ZRANGE', keys_of[i], 0, n + skipped_in[i] - 1, 'WITHSCORES')
+  local h = {}
+  for m = 1, #r, 2 do
+    if not skipped[r[m]] and #h < n then h[#h + 1] = {r[m], tonumber(r[m + 1])} end
+  end
+  return h
+end
+
 -- heads[i]: the first two {uid, place} of class i, not yet validated against their tickets.
 local heads = {}
-local function load(i)
-  local r = redis.call('ZRANGE', keys_of[i], 0, 1, 'WITHSCORES')
-  local h = {}
-  for n = 1, #r, 2 do h[#h + 1] = {r[n], tonumber(r[n + 1])} end
-  heads[i] = h
-end
+local function load(i) heads[i] = first(i, 2) end
 for i = 1, 16 do load(i) end
+
+local function blocked(a, b)
+  return redis.call('SISMEMBER', ARGV[6] .. a, b) == 1 or redis.call('SISMEMBER', ARGV[6] .. b, a) == 1
+end
+
+-- The oldest entry of class j that is not `a` and not blocked with `a`: its two loaded heads first,
+-- then (only when both were blocked) WINDOW entries deep.
+local function unblocked_in(j, a)
+  local full = #heads[j] == 2
+  for _, e in ipairs(heads[j]) do
+    if e[1] ~= a and not blocked(a, e[1]) then return e end
+  end
+  if not full then return nil end
+  for _, e in ipairs(first(j, WINDOW + 1)) do
+    if e[1] ~= a and not blocked(a, e[1]) then return e end
+  end
+  return nil
+end
 
 -- The ticket of a chosen user, or nil after dropping a stale entry (ticket gone, expired, claimed,
 -- or of another class) from the queue; the expiry sweep settles Firestore for expired ones.
@@ -52,6 +88,28 @@ local function ticket_id(i, uid)
   return nil
 end
 
+-- The partner of `a` (of class ai): the oldest compatible entry not blocked with `a`. Usually the
+-- oldest compatible head is not blocked, which costs one check (two SISMEMBERs); only when it is,
+-- every compatible class is searched (unblocked_in), so the choice is still the oldest unblocked.
+local function partner_of(ai, a)
+  local best, bj = nil, nil
+  for _, j in ipairs(COMPATIBLE[ai]) do
+    for _, e in ipairs(heads[j]) do
+      if e[1] ~= a then
+        if best == nil or e[2] < best[2] then best, bj = e, j end
+        break
+      end
+    end
+  end
+  if best == nil or not blocked(a, best[1]) then return best, bj end
+  best, bj = nil, nil
+  for _, j in ipairs(COMPATIBLE[ai]) do
+    local e = unblocked_in(j, a)
+    if e and (best == nil or e[2] < best[2]) then best, bj = e, j end
+  end
+  return best, bj
+end
+
 local function has_partner(i)
   for _, j in ipairs(COMPATIBLE[i]) do
     if (j ~= i and heads[j][1]) or (j == i and heads[i][2]) then return true end
@@ -60,7 +118,7 @@ local function has_partner(i)
 end
 
 local result = {}
-local k = 6
+local k = 7
 while k <= #ARGV do
   local ai, a_place = nil, nil
   for i = 1, 16 do
@@ -68,14 +126,17 @@ while k <= #ARGV do
     if h and (a_place == nil or h[2] < a_place) and has_partner(i) then ai, a_place = i, h[2] end
   end
   if not ai then break end
-  local bi, b_idx, b_place = nil, nil, nil
-  for _, j in ipairs(COMPATIBLE[ai]) do
-    local idx = (j == ai) and 2 or 1
-    local e = heads[j][idx]
-    if e and (b_place == nil or e[2] < b_place) then bi, b_idx, b_place = j, idx, e[2] end
+  local a = heads[ai][1]
+  local b, bi = partner_of(ai, a[1])
+  if not b then
+    -- Blocked with everyone within reach: a waits (in place) for a later call.
+    if skips >= MAX_SKIPS then break end
+    skipped[a[1]] = true
+    skipped_in[ai] = skipped_in[ai] + 1
+    skips = skips + 1
+    load(ai)
   end
-  local a, b = heads[ai][1], heads[bi][b_idx]
-  local ta = ticket_id(ai, a[1])
+  local ta = b and ticket_id(ai, a[1])
   local tb = ta and ticket_id(bi, b[1])
   if ta and tb then
     local pair_id = ARGV[k]
@@ -92,6 +153,6 @@ while k <= #ARGV do
     load(ai)
     if bi ~= ai then load(bi) end
   end
-  -- else: a stale entry was dropped and its class reloaded; choose again
+  -- else: a stale entry was dropped and its class reloaded, or a was skipped; choose again
 end
 return result

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared import documents, keys, log, redis_scripts
+from shared import documents, keys, log, redis_scripts, safety
+from shared.account.blocks import ensure_mirrored
 from shared.config import settings
 from shared.errors import conflict
 from shared.matching.model import Preferences, own_gender
@@ -68,6 +69,7 @@ def enqueue(uid: str, preferences: Preferences, now: datetime) -> Ticket:
     def body(transaction: Transaction) -> tuple[bool, datetime, str, UserChanges]:
         user_snap, entry_snap = read(transaction, documents.user(uid), documents.queue_entry(uid))
         user = user_snap.to_dict() or {}
+        safety.require_may_match(user, now)
         if current_open_room(transaction, uid, user, now):
             raise conflict("you are already in a room: leave it first", code="already_in_room")
         entry = entry_snap.to_dict() if entry_snap.exists else None
@@ -88,6 +90,7 @@ def enqueue(uid: str, preferences: Preferences, now: datetime) -> Ticket:
 
     refresh, created_at, gender, changes = run(body)
     changes.committed()
+    ensure_mirrored(uid)  # pair.lua reads the user's block set: present before the ticket is
     _ticket_id, _place, state = redis_scripts.run(
         "matching/enqueue",
         [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],

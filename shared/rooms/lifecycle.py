@@ -12,7 +12,7 @@ transition applies it) and `reconcile` (the room trigger's safety net).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared import vocab
@@ -67,7 +67,21 @@ def session_start(room_id: str, room: dict[str, Any], now: datetime) -> dict[str
 
 
 def session_end(started: Any, ended: datetime, reason: str) -> dict[str, Any]:
-    """The fields that end a call session."""
+    """The fields that end a call session, with the time its Firestore TTL policy deletes it."""
+    from shared.config import settings
+
     start = started if isinstance(started, datetime) else ended
     ended = max(ended, start)
-    return {"endedAt": ended, "durationSeconds": int((ended - start).total_seconds()), "endReason": reason}
+    return {
+        "endedAt": ended,
+        "durationSeconds": int((ended - start).total_seconds()),
+        "endReason": reason,
+        vocab.DELETE_AT: ended + timedelta(days=settings().retention_call_session_days),
+    }
+
+
+def closed_room_delete_at(closed: datetime) -> datetime:
+    """When the Firestore TTL policy deletes a room closed at `closed`."""
+    from shared.config import settings
+
+    return closed + timedelta(days=settings().retention_closed_room_days)

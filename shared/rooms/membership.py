@@ -8,7 +8,7 @@ trigger is then left with bookkeeping only (Redis, analytics, realtime events).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -83,7 +83,13 @@ def stage_close(
     token_cache.revoke(room_id, room_closed=True)
     transaction.update(
         documents.room(room_id),
-        {"status": vocab.CLOSED, "closedAt": now, "closeReason": reason, "participants": list(members)},
+        {
+            "status": vocab.CLOSED,
+            "closedAt": now,
+            "closeReason": reason,
+            "participants": list(members),
+            vocab.DELETE_AT: lifecycle.closed_room_delete_at(now),  # Firestore TTL (retention)
+        },
     )
     if room.get("sessionId"):
         transaction.update(
@@ -108,36 +114,50 @@ def leave(uid: str, room_id: str, now: datetime, *, missing_ok: bool = False) ->
     """The user leaves the room: out of its participants, released, and the room closed (with its
     session ended and the others released) when it can no longer go on. Idempotent; 404 for an
     unknown room unless `missing_ok`."""
+    return leave_together([uid], room_id, now, missing_ok=missing_ok)
+
+
+def leave_together(uids: Sequence[str], room_id: str, now: datetime, *, missing_ok: bool = False) -> Left:
+    """`leave` for several users at once, in one transaction: a block between two people in the same
+    room ends their shared call for both (and closes the room when it can no longer go on, a pair's
+    room always). `was_participant` / `released`: for any of them."""
 
     def body(transaction: Transaction) -> tuple[Left, UserChanges]:
         changes = UserChanges(transaction)
-        room_snap, user_snap = read(transaction, documents.room(room_id), documents.user(uid))
+        room_snap, *user_snaps = read(
+            transaction, documents.room(room_id), *(documents.user(uid) for uid in uids)
+        )
+        users = {snap.id: (snap.to_dict() if snap.exists else None) for snap in user_snaps}
         if not room_snap.exists:
             if missing_ok:
-                released = changes.release(
-                    uid, user_snap.to_dict() if user_snap.exists else None, room_id, now
-                )
-                return Left(False, released, False), changes
+                released = [changes.release(uid, users[uid], room_id, now) for uid in uids]
+                return Left(False, any(released), False), changes
             raise not_found("no such room")
         room = room_snap.to_dict() or {}
         members = lifecycle.participants(room)
-        was_participant = room.get("status") != vocab.CLOSED and uid in members
-        remaining = [member for member in members if member != uid]
+        open_room = room.get("status") != vocab.CLOSED
+        was_participant = open_room and any(uid in members for uid in uids)
+        remaining = [member for member in members if member not in uids]
         closing = was_participant and lifecycle.should_close({**room, "participants": remaining})
-        others = read(transaction, *(documents.user(member) for member in remaining)) if closing else []
-        user = user_snap.to_dict() if user_snap.exists else None
-        released = changes.release(uid, user, room_id, now)
+        # (nothing to read when the last one leaves: an empty batch read is an error)
+        others = read(transaction, *(documents.user(m) for m in remaining)) if closing and remaining else []
+        released = [changes.release(uid, users[uid], room_id, now) for uid in uids]
         if closing:
-            users = {snap.id: (snap.to_dict() if snap.exists else None) for snap in others}
-            stage_close(transaction, changes, room_id, room, users, now, vocab.NORMAL)
+            still_in = {snap.id: (snap.to_dict() if snap.exists else None) for snap in others}
+            stage_close(transaction, changes, room_id, room, still_in, now, vocab.NORMAL)
         elif was_participant:
             transaction.update(documents.room(room_id), {"participants": remaining})
-        return Left(was_participant, released, closing), changes
+        return Left(was_participant, any(released), closing), changes
 
     result, changes = run(body)
     changes.committed()
     log.log_event(
-        logger, "room left", roomId=room_id, uid=uid, left=result.was_participant, closed=result.closed
+        logger,
+        "room left",
+        roomId=room_id,
+        uid=uids[0] if len(uids) == 1 else list(uids),
+        left=result.was_participant,
+        closed=result.closed,
     )
     return result
 

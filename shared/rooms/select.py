@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared import documents, keys, log, vocab
+from shared import documents, keys, log, safety, vocab
 from shared.config import settings
 from shared.errors import ApiError, conflict
 from shared.matching import queue
@@ -64,6 +64,7 @@ def create_select_room(uid: str, max_participants: int, now: datetime) -> Select
         user_snap, entry_snap, code_snap = read(
             transaction, documents.user(uid), documents.queue_entry(uid), documents.room_code(code)
         )
+        safety.require_may_match(user_snap.to_dict() or {}, now)
         if code_snap.exists:
             held_by = str((code_snap.to_dict() or {}).get("roomId"))
             (held,) = read(transaction, documents.room(held_by))
@@ -111,6 +112,7 @@ def join_by_code(uid: str, code: str, now: datetime) -> str:
         code_snap, user_snap, entry_snap = read(
             transaction, documents.room_code(code), documents.user(uid), documents.queue_entry(uid)
         )
+        safety.require_may_match(user_snap.to_dict() or {}, now)
         room_id = (code_snap.to_dict() or {}).get("roomId") if code_snap.exists else None
         if not isinstance(room_id, str) or not room_id:
             raise no_room_with_this_code()
@@ -129,6 +131,8 @@ def join_by_code(uid: str, code: str, now: datetime) -> str:
             raise conflict("you are already in another room: leave it first", code="already_in_room")
         if len(members) >= int(room.get("maxParticipants", 2)):
             raise no_room_with_this_code()
+        if safety.blocked_with_any(transaction, uid, members):
+            raise no_room_with_this_code()  # as for a full room: a block is not revealed
         membership.stage_entry(transaction, changes, room_id, room, uid, now)
         return room_id, queue.stage_cancel(transaction, entry_snap), changes
 

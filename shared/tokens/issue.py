@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import documents, log, vocab
+from shared import documents, log, safety, vocab
 from shared.clients.firestore import get_firestore
 from shared.config import settings
 from shared.errors import ApiError, forbidden, not_found
@@ -34,6 +34,7 @@ def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
     room_ref, user_ref = documents.room(room_id), documents.user(uid)
     snapshots = {snap.reference.path: snap for snap in client.get_all([room_ref, user_ref])}
     room_snap, user_snap = snapshots[room_ref.path], snapshots[user_ref.path]
+    safety.require_may_use_tokens((user_snap.to_dict() or {}) if user_snap.exists else {}, now)
     if not room_snap.exists:
         raise not_found("no such room")
     room: dict[str, Any] = room_snap.to_dict() or {}
@@ -116,6 +117,8 @@ def livekit_token(uid: str, room_id: str, now: datetime) -> tuple[dict[str, Any]
 def ws_token(uid: str, room_id: str | None, now: datetime) -> dict[str, Any]:
     if room_id is not None:
         room_access(uid, room_id, now)
+    else:
+        safety.require_may_use_tokens(documents.user(uid).get().to_dict() or {}, now)
     token, expires_at = ws.sign_ws_token(uid, now, room_id)
     log.log_event(
         logger, "ws token issued", uid=uid, roomId=room_id, expiresAt=_iso(int(expires_at.timestamp()))

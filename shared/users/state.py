@@ -95,6 +95,14 @@ class UserChanges:
         self._write(uid, update)
         return True
 
+    def forget(self, uid: str) -> None:
+        """The account is deleted: the user document goes (the deletion job has deleted its
+        subcollections and taken the user out of queue and room first); the presence mirror follows
+        once this has committed."""
+        self._transaction.delete(documents.user(uid))
+        self._statuses.pop(uid, None)
+        self._after.append(lambda: forget_presence(uid))
+
     def go_offline(self, uid: str) -> None:
         """-> offline (the sweep: the user stopped answering). The user trigger then takes them out
         of queue and room."""
@@ -158,21 +166,25 @@ def heartbeat(uid: str, requested: str, now: datetime) -> Heartbeat:
     if not int(write):
         return Heartbeat(str(effective), False)
     try:
-        status = run(lambda transaction: _heartbeat_write(transaction, uid, requested, now))
+        status, written = run(lambda transaction: _heartbeat_write(transaction, uid, requested, now))
     except Exception:
         get_redis().delete(keys.presence_synced(uid))  # the next beat tries again
         raise
     if status != effective:
         mirror_presence({uid: status})
-    return Heartbeat(status, True)
+    return Heartbeat(status, written)
 
 
-def _heartbeat_write(transaction: Transaction, uid: str, requested: str, now: datetime) -> str:
+def _heartbeat_write(transaction: Transaction, uid: str, requested: str, now: datetime) -> tuple[str, bool]:
     (snapshot,) = read(transaction, documents.user(uid))
+    if not snapshot.exists:
+        # No profile (not created yet, or the account was deleted and an old ID token still beats):
+        # a status alone would be a stub the client's own profile create could no longer replace.
+        return requested, False
     current = (snapshot.to_dict() or {}).get("status")
     status = current if requested == vocab.ONLINE and current in vocab.SERVER_STATUSES else requested
-    transaction.set(documents.user(uid), {"status": status, "lastActiveAt": now}, merge=True)
-    return str(status)
+    transaction.update(documents.user(uid), {"status": status, "lastActiveAt": now})
+    return str(status), True
 
 
 # -- presence after Redis lost its data ---------------------------------------------------------

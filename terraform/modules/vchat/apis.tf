@@ -15,7 +15,8 @@ resource "google_project_service" "apis" {
     "vpcaccess.googleapis.com",
     "monitoring.googleapis.com",
     "logging.googleapis.com",
-    "iamcredentials.googleapis.com", # discord_auth signs custom tokens with signBlob
+    "iamcredentials.googleapis.com",  # discord_auth signs custom tokens with signBlob
+    "identitytoolkit.googleapis.com", # Firebase Auth admin calls: bans, account deletion
   ])
 
   project            = var.project_id

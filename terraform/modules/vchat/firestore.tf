@@ -61,7 +61,7 @@ resource "google_firestore_index" "indexes" {
 
 # Field overrides with no indexes: large fields exempt from single-field indexing.
 resource "google_firestore_field" "exempt" {
-  for_each = local.field_overrides
+  for_each = local.exempt_fields
 
   project    = var.project_id
   database   = google_firestore_database.main.name
@@ -69,4 +69,41 @@ resource "google_firestore_field" "exempt" {
   field      = each.value.fieldPath
 
   index_config {}
+}
+
+# Retention: the TTL policy of each collection group (firestore.indexes.json `"ttl": true`; the
+# server writes these fields where the thing ends: shared/vocab.py TTL_FIELDS, README "Retention").
+# Firestore deletes a document some time after the field's time has passed.
+resource "google_firestore_field" "ttl" {
+  for_each = local.ttl_fields
+
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = each.value.collectionGroup
+  field      = each.value.fieldPath
+
+  index_config {}
+  ttl_config {}
+}
+
+# Single-field indexes beyond the automatic ones: collection-group scope (e.g. who blocked a user,
+# for the account deletion job and the Redis mirror's rebuild).
+resource "google_firestore_field" "indexed" {
+  for_each = local.indexed_fields
+
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = each.value.collectionGroup
+  field      = each.value.fieldPath
+
+  index_config {
+    dynamic "indexes" {
+      for_each = each.value.indexes
+      content {
+        query_scope  = indexes.value.queryScope
+        order        = try(indexes.value.order, null)
+        array_config = try(indexes.value.arrayConfig, null)
+      }
+    }
+  }
 }

@@ -105,6 +105,9 @@ locals {
         GOOGLE_CLOUD_PROJECT  = var.project_id
         CORS_ALLOWED_ORIGINS  = join(",", var.cors_allowed_origins)
         SERVICE_ACCOUNT_EMAIL = google_service_account.function[name].email
+        # functions-framework's gunicorn runs cpu_count x 4 threads unless told: as many threads
+        # as the requests Cloud Run sends an instance at once, as the local stack runs them.
+        THREADS = tostring(f.concurrency)
       },
       contains(keys(f.env), "LIVEKIT_URL") ? { LIVEKIT_URL = var.livekit_url } : {},
       { for key, value in local.discord_env : key => value if contains(keys(f.env), key) },
@@ -125,7 +128,8 @@ locals {
     firestore = ["roles/datastore.user"]
     pubsub    = ["roles/pubsub.publisher"]
     postgres  = ["roles/cloudsql.client", "roles/cloudsql.instanceUser"]
-    redis     = [] # Upstash over TLS with a password from Secret Manager: no Google role
+    redis     = []                           # Upstash over TLS with a password from Secret Manager: no Google role
+    auth      = ["roles/firebaseauth.admin"] # disable a banned account, delete a deleted one
   }
   function_roles = merge([
     for name, f in local.functions : {
@@ -140,6 +144,12 @@ locals {
     "${index.collectionGroup}:${join(",", [for f in index.fields : "${f.fieldPath}:${try(f.order, f.arrayConfig)}"])}" => index
   }
   field_overrides = { for o in local.indexes_file.fieldOverrides : "${o.collectionGroup}.${o.fieldPath}" => o }
+  # Three kinds of override: large fields exempt from indexing; TTL fields (Firestore deletes a
+  # document once the field's time has passed; exempt too, as Google advises for timestamps that
+  # only grow); fields given their own single-field indexes (collection-group scope).
+  exempt_fields  = { for key, o in local.field_overrides : key => o if length(o.indexes) == 0 && !try(o.ttl, false) }
+  ttl_fields     = { for key, o in local.field_overrides : key => o if try(o.ttl, false) }
+  indexed_fields = { for key, o in local.field_overrides : key => o if length(o.indexes) > 0 }
 
   labels = merge(var.labels, { app = "vchat", environment = var.environment })
 }

@@ -9,8 +9,8 @@ interactions function is the domain's second door and holds `vchat_invitations`,
 | --- | --- |
 | vchat_discord_worker | invitations SELECT, INSERT; participants SELECT; tickets SELECT; discord_jobs and discord_messages SELECT, INSERT, UPDATE |
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2025-11-30
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
