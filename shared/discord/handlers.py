@@ -86,8 +86,8 @@ def _spend(budget: str, actor: Actor) -> None:
     """The per-member budgets of invitations_api's write routes, in the same Redis bucket: a member
     signed in on the web is uid `discord:{id}`, so both doors draw from one allowance (429 ->
     an ephemeral 「操作が多すぎます」)."""
-    from shared.config import settings
     from shared import ratelimit
+    from shared.config import settings
 
     config = settings()
     per_minute = {
