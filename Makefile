@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-txt
 USER ?= alice
 
-.PHONY: dev test check checkov lint format package token bench setup clean lock restore-drill
+.PHONY: dev test check checkov lint format package token bench setup clean lock restore-drill discord-commands discord-interaction discord-token
 
 $(STAMP): requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,20 @@ package: setup
 
 token: setup
 	@$(PY) -m devstack token $(USER)
+
+# Register the slash commands (shared/discord/commands.py): production with DISCORD_BOT_TOKEN,
+# DISCORD_APPLICATION_ID and DISCORD_GUILD_ID set, otherwise the running `make dev` stand-in.
+discord-commands: setup
+	$(PY) -m deploy.discord_commands
+
+# Play Discord locally: make discord-interaction USER=alice CMD='/invite tag:ゲーム instance_type:friend max_participants:8'
+CMD ?= /invites
+discord-interaction: setup
+	@$(PY) -m standins.discord send --user $(USER) $(if $(MESSAGE),--message $(MESSAGE)) "$(CMD)"
+
+# An ID token of a demo member signed in with Discord (stand-in OAuth -> discord_auth -> Auth emulator).
+discord-token: setup
+	@$(PY) -m standins.discord token $(USER)
 
 bench: setup
 	$(PY) bench/run_all.py

@@ -158,7 +158,8 @@ async def load(
     rng = random.Random(11)
     project = os.environ["GOOGLE_CLOUD_PROJECT"]
     users = [user_id(i * (USERS // clients)) for i in range(clients)]
-    tokens = [unsigned_token(uid, project, name="bench") for uid in users]
+    # Members signed in through discord_auth: /me/participations needs the discord_id claim.
+    tokens = [unsigned_token(uid, project, name="bench", discord_id=uid) for uid in users]
     base = f"{gateway}/invitations_api"
     started = time.perf_counter()
     record_from, stop_at = started + warmup_s, started + warmup_s + seconds

@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "issue_tokens_bench": ["--out", "docs/bench/tokens.md"],
     "invitations_bench": ["--out", "docs/bench/invitations.md"],
     "realtime": ["--out", "docs/bench/realtime.md"],
+    "discord_bench": ["--out", "docs/bench/discord.md"],
 }
 
 

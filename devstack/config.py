@@ -17,6 +17,14 @@ from devstack.ports import Ports
 from devstack.postgres import LocalPostgres
 
 DEFAULT_PROJECT = "demo-vchat"
+# The local Discord application and guild the stand-in plays (ids are snowflakes, as Discord's are).
+DISCORD_IDS = {
+    "applicationId": "1180000000000000001",
+    "guildId": "1180000000000000010",
+    "channelId": "1180000000000000020",
+    "staffChannelId": "1180000000000000030",
+    "staffRoleId": "1180000000000000040",
+}
 
 
 @dataclass
@@ -56,6 +64,15 @@ class StackConfig:
     def redis_url(self) -> str:
         return f"redis://{self.host('redis')}/0"
 
+    @property
+    def discord_api_url(self) -> str:
+        return f"http://{self.host('discord')}/api/v10"
+
+    def _local_secrets(self) -> dict[str, str]:
+        if self._secrets is None:
+            self._secrets = secrets.local_secrets(self.state_dir)
+        return self._secrets
+
     # -- environments ---------------------------------------------------------------------------
     def service_env(self) -> dict[str, str]:
         """What a client of the stack (a function, a test, a script) needs in its environment."""
@@ -67,10 +84,17 @@ class StackConfig:
             "DATABASE_URL": self.postgres.url,
             "REDIS_URL": self.redis_url,
             "VROID_API_URL": f"http://{self.host('vroid')}",
+            "DISCORD_API_URL": self.discord_api_url,
+            "DISCORD_AUTHORIZE_URL": f"{self.discord_api_url}/oauth2/authorize",
+            "DISCORD_APPLICATION_ID": DISCORD_IDS["applicationId"],
+            "DISCORD_CLIENT_ID": DISCORD_IDS["applicationId"],
+            "DISCORD_GUILD_ID": DISCORD_IDS["guildId"],
+            "DISCORD_CHANNEL_ID": DISCORD_IDS["channelId"],
+            "DISCORD_STAFF_CHANNEL_ID": DISCORD_IDS["staffChannelId"],
+            "DISCORD_STAFF_ROLE_ID": DISCORD_IDS["staffRoleId"],
         }
-        if self._secrets is None:
-            self._secrets = secrets.local_secrets(self.state_dir)
-        env.update(self._secrets)
+        # The Discord test signing key plays Discord's side: it is for stack.json, not for functions.
+        env.update({k: v for k, v in self._local_secrets().items() if k != secrets.TEST_SIGNING_KEY})
         env.update(self.extra_env)
         return env
 
@@ -116,6 +140,17 @@ class StackConfig:
             "REDIS_URL": self.redis_url,
             "vroidHubUrl": env["VROID_API_URL"],
             "livekit": {"url": env.get("LIVEKIT_URL"), "apiKey": env.get("LIVEKIT_API_KEY")},
+            "discord": {
+                "apiUrl": self.discord_api_url,
+                "applicationId": DISCORD_IDS["applicationId"],
+                "publicKey": env["DISCORD_PUBLIC_KEY"],
+                "testSigningKey": self._local_secrets()[secrets.TEST_SIGNING_KEY],
+                "guildId": DISCORD_IDS["guildId"],
+                "channelId": DISCORD_IDS["channelId"],
+                "staffChannelId": DISCORD_IDS["staffChannelId"],
+                "staffRoleId": DISCORD_IDS["staffRoleId"],
+                "interactionsUrl": f"{self.gateway_url}/discord_interactions",
+            },
             "functions": {
                 name: {
                     "trigger": spec.trigger_type,
@@ -161,6 +196,24 @@ class StackConfig:
                 indent=2,
             )
         )
+        return path
+
+    def discord_config(self) -> Path:
+        """The stand-in's view of the application: ids, bot token and OAuth client."""
+        path = self.state_dir / "discord.json"
+        local = self._local_secrets()
+        path.write_text(
+            json.dumps(
+                {
+                    **DISCORD_IDS,
+                    "clientId": DISCORD_IDS["applicationId"],
+                    "botToken": local["DISCORD_BOT_TOKEN"],
+                    "clientSecret": local["DISCORD_CLIENT_SECRET"],
+                },
+                indent=2,
+            )
+        )
+        path.chmod(0o600)
         return path
 
     def firebase_config(self) -> Path:

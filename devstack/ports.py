@@ -19,6 +19,7 @@ SERVICE_PORTS = {
     "redis": 6390,
     "vroid": 8090,
     "realtime": 8200,  # the manifest's Cloud Run services (devstack/services.py), by name
+    "discord": 8091,
     "auth_hub": 4410,
     "auth_logging": 4510,
 }

@@ -4,6 +4,9 @@ Production reads the same variables from Secret Manager (see the manifest's `sec
 - LIVEKIT_API_KEY / LIVEKIT_API_SECRET: LiveKit's own development credentials (`livekit-server --dev`).
 - WS_SIGNING_KEYS: JSON list of {"kid", "privateKey" (PKCS#8 PEM, Ed25519)}; the last is the newest.
 - INVITATIONS_ENCRYPTION_KEYS: comma-separated Fernet keys, newest first (MultiFernet rotation).
+- DISCORD_BOT_TOKEN / DISCORD_CLIENT_SECRET: what the Discord stand-in accepts.
+- DISCORD_PUBLIC_KEY: hex Ed25519 public key interactions are verified with; its private seed,
+  DISCORD_TEST_SIGNING_KEY (local only, never given to a function), signs what the stand-in tools send.
 """
 
 from __future__ import annotations
@@ -23,10 +26,28 @@ def _ed25519_key() -> dict[str, str]:
     return {"kid": "local-" + os.urandom(4).hex(), "privateKey": pem.decode()}
 
 
+def _discord_keys() -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    seed = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"DISCORD_PUBLIC_KEY": public.hex(), TEST_SIGNING_KEY: seed.hex()}
+
+
+TEST_SIGNING_KEY = "DISCORD_TEST_SIGNING_KEY"
+
+
 def _generate() -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     return {
+        **_discord_keys(),
+        "DISCORD_BOT_TOKEN": "local-bot." + os.urandom(18).hex(),
+        "DISCORD_CLIENT_SECRET": "local-oauth-" + os.urandom(12).hex(),
         "LIVEKIT_URL": "ws://127.0.0.1:7880",
         "LIVEKIT_API_KEY": "devkey",
         "LIVEKIT_API_SECRET": "secret",

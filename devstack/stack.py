@@ -207,6 +207,21 @@ class Stack:
                 tcp_ok(s["vroid"]),
                 env=python_env,
             ),
+            Process(
+                "discord",
+                [
+                    sys.executable,
+                    "-m",
+                    "standins.discord",
+                    "serve",
+                    "--port",
+                    str(s["discord"]),
+                    "--config",
+                    str(config.discord_config()),
+                ],
+                http_ok(f"http://127.0.0.1:{s['discord']}/healthz", lambda status: status == 200),
+                env=python_env,
+            ),
         ]
         if config.with_auth:
             plan.append(
@@ -256,3 +271,7 @@ class Stack:
         )
         config.postgres.migrate(config.service_env())
         config.postgres.provision_logins(config.functions, config.project)
+        # The slash commands, registered against the stand-in as `make discord-commands` does in production.
+        from deploy.discord_commands import register_from_env
+
+        register_from_env(config.service_env())

@@ -63,6 +63,16 @@ class Caller:
     def is_staff(self) -> bool:
         return self.claims.get("staff") is True
 
+    @property
+    def discord_id(self) -> str | None:
+        """The Discord user id of a member signed in through discord_auth (the `discord_id` claim)."""
+        value = self.claims.get("discord_id")
+        return (
+            value
+            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20
+            else None
+        )
+
 
 class _CertificateCache:
     """Google's signing certificates by key id, refreshed when their max-age runs out.

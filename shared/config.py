@@ -82,6 +82,18 @@ def _cloud_sql_instance(name: str, raw: str) -> str:
     return raw
 
 
+def _snowflake(name: str, raw: str) -> str:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20):
+        raise ConfigError(f"{name} must be a Discord id (1 to 20 digits)")
+    return raw
+
+
+def _ed25519_public_key(name: str, raw: str) -> str:
+    if len(raw) != 64 or any(c not in "0123456789abcdefABCDEF" for c in raw):
+        raise ConfigError(f"{name} must be the application's public key (64 hex digits)")
+    return raw
+
+
 def _origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
 
@@ -454,7 +466,7 @@ class Settings:
         10,
         1,
         100_000,
-        used_by="invitations_api",
+        used_by="invitations_api, discord_interactions",
         meaning="POST /invitations, PATCH and cancel",
     )
     rate_limit_participation_per_min = integer(
@@ -462,7 +474,7 @@ class Settings:
         20,
         1,
         100_000,
-        used_by="invitations_api",
+        used_by="invitations_api, discord_interactions",
         meaning="joining, marking interest in and leaving invitations",
     )
     rate_limit_support_tickets_per_min = integer(
@@ -470,7 +482,7 @@ class Settings:
         5,
         1,
         100_000,
-        used_by="invitations_api",
+        used_by="invitations_api, discord_interactions",
         meaning="POST /tickets and staff's POST /tickets/{id}/close",
     )
 
@@ -583,6 +595,74 @@ class Settings:
         "INVITATIONS_ENCRYPTION_KEYS",
         used_by="invitations_api",
         meaning="comma-separated Fernet keys, newest first (rotation in docs/invitations.md)",
+    )
+
+    # -- Discord (docs/discord.md) ----------------------------------------------------------------
+    discord_api_url = Setting(
+        "DISCORD_API_URL",
+        _url("https", "http"),
+        default="https://discord.com/api/v10",
+        used_by="discord_worker, discord_auth",
+        meaning="Discord's REST API base (the local stack points it at its stand-in)",
+    )
+    discord_authorize_url = Setting(
+        "DISCORD_AUTHORIZE_URL",
+        _url("https", "http"),
+        default="https://discord.com/oauth2/authorize",
+        used_by="discord_auth",
+        meaning="Discord's OAuth2 authorize page, handed to the web app by GET /config",
+    )
+    discord_application_id = Setting(
+        "DISCORD_APPLICATION_ID",
+        _snowflake,
+        used_by="make discord-commands",
+        meaning="the Discord application",
+    )
+    discord_client_id = Setting(
+        "DISCORD_CLIENT_ID",
+        _snowflake,
+        used_by="discord_auth",
+        meaning="the application's OAuth2 client id (its application id)",
+    )
+    discord_guild_id = Setting(
+        "DISCORD_GUILD_ID", _snowflake, used_by="Discord functions", meaning="the community's Discord server"
+    )
+    discord_channel_id = Setting(
+        "DISCORD_CHANNEL_ID",
+        _snowflake,
+        used_by="discord_interactions, discord_worker",
+        meaning="the channel invitations are posted in",
+    )
+    discord_staff_channel_id = Setting(
+        "DISCORD_STAFF_CHANNEL_ID",
+        _snowflake,
+        used_by="discord_worker",
+        meaning="the staff-only channel told about invitations and tickets",
+    )
+    discord_staff_role_id = Setting(
+        "DISCORD_STAFF_ROLE_ID",
+        _snowflake,
+        used_by="discord_interactions, discord_auth",
+        meaning="the guild role that makes a member staff",
+    )
+    discord_public_key = Setting(
+        "DISCORD_PUBLIC_KEY",
+        _ed25519_public_key,
+        used_by="discord_interactions",
+        meaning="the application's hex Ed25519 public key; every interaction's signature is checked with it",
+    )
+    discord_bot_token = secret(
+        "DISCORD_BOT_TOKEN", used_by="discord_worker, discord_auth", meaning="the bot's token (REST calls)"
+    )
+    discord_client_secret = secret(
+        "DISCORD_CLIENT_SECRET", used_by="discord_auth", meaning="the OAuth2 client secret (code exchange)"
+    )
+    service_account_email = Setting(
+        "SERVICE_ACCOUNT_EMAIL",
+        _text,
+        required=False,
+        used_by="discord_auth",
+        meaning="the function's own service account (Terraform sets it), which signs custom tokens",
     )
 
     # -- VRoid Hub ------------------------------------------------------------------------------

@@ -12,18 +12,20 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from shared import log
-from shared.auth import Caller, bearer_token, verify_id_token
 from shared.config import ConfigError, settings
 from shared.errors import ApiError, invalid
 from shared.request_body import MAX_BODY_BYTES, decode_object, read_limited
 from shared.text import not_one_line, unstorable
+
+if TYPE_CHECKING:
+    from shared.auth import Caller
 
 logger = log.get_logger("shared.http")
 
@@ -227,7 +229,13 @@ class Api:
                 raise invalid(name, reason)
         route = self._routes[endpoint]
         _check_query(request, route.query)
-        caller = verify_id_token(bearer_token(request.headers.get("Authorization"))) if route.auth else None
+        caller = None
+        if route.auth:
+            # Imported here: a function whose routes take no ID token (discord_interactions, discord_auth)
+            # never loads PyJWT and cryptography's RSA/EC code at cold start.
+            from shared.auth import bearer_token, verify_id_token
+
+            caller = verify_id_token(bearer_token(request.headers.get("Authorization")))
         seen.uid = caller.uid if caller else None
         api_request = ApiRequest(request, dict(params), caller, route.query)
         if caller is not None and route.budget is not None:

@@ -73,8 +73,16 @@ def firestore_rest(stack: Stack) -> FirestoreRest:
 
 @pytest.fixture
 def token(stack: Stack) -> Callable[..., str]:
-    """`token(uid, **claims)`: an Auth-emulator style ID token for `uid`."""
-    return lambda uid, **claims: unsigned_token(uid, stack.project, **claims)
+    """`token(uid, **claims)`: an Auth-emulator style ID token for `uid`. A uid of digits stands for a
+    Discord member signed in through discord_auth, so its token also carries that id as `discord_id`
+    (what invitations_api acts on); pass `discord_id=None` for an account without the link."""
+
+    def make(uid: str, **claims: Any) -> str:
+        if uid.isascii() and uid.isdigit() and len(uid) <= 20:
+            claims.setdefault("discord_id", uid)
+        return unsigned_token(uid, stack.project, **{k: v for k, v in claims.items() if v is not None})
+
+    return make
 
 
 def http(

@@ -31,6 +31,8 @@ def test_every_instance_at_its_pool_limit_fits_max_connections(environment: str)
         "on_room_written",
         "auto_close",
         "account_deletion",
+        "discord_interactions",
+        "discord_worker",
     }
     table = ", ".join(f"{x.function} {x.per_instance}x{x.max_instances}={x.connections}" for x in plan.lines)
     assert plan.fits, (

@@ -47,6 +47,14 @@ PRIVILEGES: dict[str, dict[tuple[str, str | None], set[str]]] = {
         ("call_sessions", None): {"INSERT"},
         ("call_sessions", "session_id"): {"SELECT"},
     },
+    # migrations/versions/0005_discord.py
+    "vchat_discord_worker": {
+        ("invitations", None): {"SELECT", "INSERT"},
+        ("participants", None): {"SELECT"},
+        ("tickets", None): {"SELECT"},
+        ("discord_jobs", None): {"SELECT", "INSERT", "UPDATE"},
+        ("discord_messages", None): {"SELECT", "INSERT", "UPDATE"},
+    },
     # migrations/versions/0004_account_roles.py
     "vchat_account_deletion": {
         ("invitations", "id"): {"SELECT"},
@@ -120,8 +128,15 @@ def sqlstate(engine: Engine, sql: str, params: dict[str, Any] | None = None) -> 
 
 
 # -- who logs in ------------------------------------------------------------------------------------
-def test_the_postgres_functions_are_the_expected_four() -> None:
-    assert POSTGRES_FUNCTIONS == ["invitations_api", "on_room_written", "auto_close", "account_deletion"]
+def test_the_postgres_functions_are_the_expected_six() -> None:
+    assert POSTGRES_FUNCTIONS == [
+        "invitations_api",
+        "on_room_written",
+        "auto_close",
+        "account_deletion",
+        "discord_interactions",
+        "discord_worker",
+    ]
     assert {role for name in POSTGRES_FUNCTIONS for role in MANIFEST[name].database_roles} == set(PRIVILEGES)
 
 
@@ -224,6 +239,36 @@ def test_auto_close_completes_finished_invitations(as_function: dict[str, Engine
     done = complete_finished_invitations(as_function["auto_close"], now=datetime(2001, 1, 2, tzinfo=UTC))
     assert done == 1
     assert rows(owner, "SELECT status FROM invitations WHERE id = :id", id=invitation.id) == [("completed",)]
+
+
+def test_discord_interactions_acts_in_the_invitations_domain(as_function: dict[str, Engine]) -> None:
+    engine = as_function["discord_interactions"]
+    host, guest = Actor("7101", is_staff=False, name="host"), Actor("7102", is_staff=False, name="guest")
+    invitation = new_invitation(host_id=host.user_id)
+    invitations.create_invitation(as_function["invitations_api"], invitation)
+    assert participants.set_participation(engine, invitation.id, guest, "guest", "joined").joined_count == 1
+    invitations.update_invitation(engine, invitation.id, {}, Actor("7103", True, "staff"), assign_staff=True)
+    invitations.cancel_invitation(engine, invitation.id, host)
+    support_tickets.create_ticket(engine, snowflake(), guest, "guest", "trouble")
+
+
+def test_discord_worker_creates_renders_and_records(as_function: dict[str, Engine]) -> None:
+    from shared.discord import jobs
+
+    engine = as_function["discord_worker"]
+    invitation = new_invitation()
+    invitations.create_invitation(engine, invitation)
+    assert invitations.get_invitation(engine, invitation.id, Actor("", True))["id"] == invitation.id
+    key = f"invitation.post:{snowflake()}"
+    assert jobs.claim(engine, key).done is False
+    jobs.save(engine, key, {"messageId": invitation.id})
+    with engine.begin() as conn:
+        jobs.record_message(conn, f"invitation:{invitation.id}", "1", invitation.id, "0" * 64)
+        jobs.finish(conn, key, {"messageId": invitation.id})
+    assert jobs.claim(engine, key).done is True
+    record = jobs.claim_message(engine, f"invitation:{invitation.id}")
+    assert record is not None and record.message_id == invitation.id
+    jobs.release_message(engine, record.subject, "1" * 64)
 
 
 def test_on_room_written_records_a_call_session_once(as_function: dict[str, Engine]) -> None:
@@ -343,6 +388,17 @@ DENIED = [
     ("account_deletion", CALL_SESSION),
     ("on_room_written", "DELETE FROM participants WHERE id = -1"),
     ("invitations_api", "DELETE FROM call_sessions WHERE session_id = 'x'"),
+    ("auto_close", "SELECT count(*) FROM discord_jobs"),
+    ("invitations_api", "SELECT count(*) FROM discord_jobs"),
+    ("discord_interactions", "UPDATE discord_messages SET rendered_hash = NULL"),
+    ("discord_worker", "UPDATE invitations SET status = 'cancelled' WHERE id = 'x'"),
+    ("discord_worker", "DELETE FROM participants WHERE id = -1"),
+    (
+        "discord_worker",
+        "INSERT INTO tickets (id, user_id, user_name, category) VALUES ('x', 'u', 'n', 'other')",
+    ),
+    ("discord_worker", "DELETE FROM discord_jobs"),
+    ("discord_worker", CALL_SESSION),
     *[(name, "CREATE TABLE roles_probe (id int)") for name in POSTGRES_FUNCTIONS],
     *[(name, "CREATE TEMPORARY TABLE roles_probe (id int)") for name in POSTGRES_FUNCTIONS],
 ]
@@ -412,4 +468,4 @@ def test_the_operator_command_finds_nothing_to_change_on_the_stack(stack: Stack)
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "" and "4 logins, 0 changes (dry run)" in result.stderr
+    assert result.stdout == "" and f"{len(POSTGRES_FUNCTIONS)} logins, 0 changes (dry run)" in result.stderr

@@ -27,7 +27,8 @@ def snowflake() -> str:
 
 
 def new_uid() -> str:
-    return "u" + uuid.uuid4().hex[:12]
+    """A Discord id: callers sign in through discord_auth, whose tokens carry it as `discord_id`."""
+    return str(uuid.uuid4().int)[:18]
 
 
 def at(hours: float) -> str:
@@ -60,6 +61,7 @@ def call(gateway: str, token: Callable[..., str]) -> Call:
         method: str, path: str, body: Any = None, *, uid: str, staff: bool = False, name: str | None = "Alice"
     ) -> tuple[int, Any, dict[str, str]]:
         claims: dict[str, Any] = {"staff": True} if staff else {}
+        claims["discord_id"] = uid
         if name is not None:
             claims["name"] = name
         headers = {"Authorization": f"Bearer {token(uid, **claims)}"}
@@ -506,7 +508,8 @@ def test_participant_body_and_content_type_are_checked(
     assert status == 201, body
     participants = call("GET", f"/invitations/{created['id']}", uid=nameless)[1]["participants"]
     assert any(p["userId"] == nameless and p["userName"] == nameless for p in participants)
-    headers = {"Authorization": f"Bearer {token(new_uid())}", "Content-Type": "text/plain"}
+    uid = new_uid()
+    headers = {"Authorization": f"Bearer {token(uid, discord_id=uid)}", "Content-Type": "text/plain"}
     status, body, _ = http("POST", f"{gateway}/invitations_api{path}", b"joined", headers)
     assert status == 415
     headers["Content-Type"] = "application/json"
@@ -514,8 +517,12 @@ def test_participant_body_and_content_type_are_checked(
     assert status == 400 and body["error"]["code"] == "invalid_json"
 
 
-def test_callers_must_be_signed_in_with_a_discord_uid(call: Call, gateway: str) -> None:
+def test_reading_needs_a_sign_in_and_acting_a_discord_link(
+    call: Call, gateway: str, token: Callable[..., str]
+) -> None:
     status, body, _ = http("GET", f"{gateway}/invitations_api/invitations")
     assert status == 401 and body["error"]["code"] == "unauthenticated"
-    status, _, _ = call("GET", "/invitations", uid="x" * 28)  # a Firebase-generated uid, not a Discord id
-    assert status == 403
+    web = {"Authorization": f"Bearer {token('x' * 28)}"}  # a Firebase-generated uid, no discord_id claim
+    assert http("GET", f"{gateway}/invitations_api/invitations", headers=web)[0] == 200
+    status, body, _ = http("POST", f"{gateway}/invitations_api/invitations", invitation_body(), web)
+    assert status == 403 and body["error"]["code"] == "discord_link_required"

@@ -124,8 +124,8 @@ def _fields(spec: dict[str, Any], name: str) -> set[str]:
 def test_real_responses_have_exactly_the_documented_fields(
     spec: dict[str, Any], gateway: str, token: Callable[..., str]
 ) -> None:
-    uid = "u" + uuid.uuid4().hex[:12]
-    headers = {"Authorization": f"Bearer {token(uid, name='Spec', staff=True)}"}
+    uid = str(uuid.uuid4().int)[:18]  # a Discord id, as a discord_auth sign-in carries it
+    headers = {"Authorization": f"Bearer {token(uid, name='Spec', staff=True, discord_id=uid)}"}
     base = f"{gateway}/invitations_api"
     start = datetime.now(UTC) + timedelta(days=3)
     invitation_id, ticket_id = str(uuid.uuid4().int)[:19], str(uuid.uuid4().int)[:19]

@@ -52,6 +52,9 @@ def test_the_issue_functions_are_all_there() -> None:
         "auto_close": "pubsub",
         "account_api": "http",
         "account_deletion": "pubsub",
+        "discord_interactions": "http",
+        "discord_worker": "pubsub",
+        "discord_auth": "http",
     }
     assert {name: spec.trigger_type for name, spec in MANIFEST.items()} == expected
     assert MANIFEST["on_user_written"].document == "users/{userId}"
@@ -62,6 +65,7 @@ def test_the_issue_functions_are_all_there() -> None:
     assert MANIFEST["matching_worker"].schedules, "the worker also sweeps on a schedule"
     assert MANIFEST["account_deletion"].topic == "account-deletions"
     assert "auth" in MANIFEST["account_api"].stores and "auth" in MANIFEST["account_deletion"].stores
+    assert MANIFEST["discord_worker"].topic == "discord-outbox"
 
 
 @pytest.mark.parametrize("spec", MANIFEST.values(), ids=list(MANIFEST))

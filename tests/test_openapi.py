@@ -13,7 +13,7 @@ import yaml
 from deploy.manifest import ROOT
 
 METHODS = {"get", "post", "put", "patch", "delete"}
-FUNCTIONS = ("matching_api", "issue_tokens", "account_api")
+FUNCTIONS = ("matching_api", "issue_tokens", "account_api", "discord_auth")
 
 
 @pytest.fixture(params=FUNCTIONS)

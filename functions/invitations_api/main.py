@@ -1,8 +1,10 @@
 """`invitations_api` (HTTPS): meetup invitations, participants and support tickets over Cloud SQL.
 
-Every route needs a Firebase ID token; staff routes need the `staff` custom claim. Handlers decode
-and validate the request, call shared/invitations, and encode the answer. Contract:
-docs/openapi/invitations_api.yaml.
+Every route needs a Firebase ID token. Lists and details take any sign-in; hosting, joining and tickets
+act as a Discord member (the `discord_id` claim of a discord_auth sign-in, 403 `discord_link_required`
+otherwise); staff routes need the `staff` claim discord_auth sets from the guild role. Handlers decode
+and validate the request, call shared/invitations, and encode the answer; changes to an invitation
+ask the Discord worker to edit its message. Contract: docs/openapi/invitations_api.yaml.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from flask import Request, Response
 
 from shared.clients.postgres import get_engine
 from shared.config import settings
+from shared.discord.publish import refresh_invitation_soon, refresh_ticket_soon
 from shared.errors import forbidden
 from shared.http import Api, ApiRequest, Budget, Reply
 from shared.invitations import cursor, invitations, model, participants, support_tickets, validation
 from shared.invitations.model import Actor
 
-api = Api("invitations_api", stores=("postgres", "redis"))
+api = Api("invitations_api", stores=("postgres", "redis", "pubsub"))
 INVITATION_WRITES = Budget("invitation-writes", lambda: settings().rate_limit_invitation_writes_per_min)
 PARTICIPATION = Budget("participation", lambda: settings().rate_limit_participation_per_min)
 SUPPORT_TICKETS = Budget("support-tickets", lambda: settings().rate_limit_support_tickets_per_min)
@@ -26,7 +29,17 @@ READS = Budget("reads", lambda: settings().rate_limit_reads_per_min)
 
 def _actor(request: ApiRequest) -> Actor:
     assert request.caller is not None
-    return Actor(validation.caller_id(request.uid), request.caller.is_staff, request.caller.name)
+    return Actor(
+        validation.member_id(request.caller.discord_id), request.caller.is_staff, request.caller.name
+    )
+
+
+def _viewer(request: ApiRequest) -> Actor:
+    """Reading needs only a sign-in; staff (the Discord role) still counts when the account is linked."""
+    caller = request.caller
+    assert caller is not None
+    linked = caller.discord_id is not None
+    return Actor(caller.discord_id or "", caller.is_staff and linked, caller.name)
 
 
 def _require_staff(request: ApiRequest) -> Actor:
@@ -41,13 +54,12 @@ def _invitation_id(request: ApiRequest) -> str:
 
 
 def _detail(request: ApiRequest, invitation_id: str, status: int = 200) -> Reply:
-    return Reply(status, invitations.get_invitation(get_engine(), invitation_id, _actor(request)))
+    return Reply(status, invitations.get_invitation(get_engine(), invitation_id, _viewer(request)))
 
 
 # -- invitations ----------------------------------------------------------------------------------
 @api.route("GET", "/invitations", budget=READS, query=("status", "tag", "cursor", "limit"))
 def list_invitations(request: ApiRequest) -> Reply:
-    _actor(request)
     page, hit = invitations.cached_list(
         get_engine(),
         status=str(
@@ -81,6 +93,7 @@ def update_invitation(request: ApiRequest) -> Reply:
     if assign_staff:
         actor = Actor(actor.user_id, actor.is_staff, staff_name or actor.name or actor.user_id)
     invitations.update_invitation(get_engine(), invitation_id, changes, actor, assign_staff)
+    refresh_invitation_soon(invitation_id)
     return _detail(request, invitation_id)
 
 
@@ -88,6 +101,7 @@ def update_invitation(request: ApiRequest) -> Reply:
 def cancel_invitation(request: ApiRequest) -> Reply:
     invitation_id = _invitation_id(request)
     invitations.cancel_invitation(get_engine(), invitation_id, _actor(request))
+    refresh_invitation_soon(invitation_id)
     return _detail(request, invitation_id)
 
 
@@ -100,6 +114,7 @@ def join_invitation(request: ApiRequest) -> Reply:
     status = validation.participant_status(body)
     user_name = validation.display_name(body, "userName", actor.name, actor.user_id)
     result = participants.set_participation(get_engine(), invitation_id, actor, user_name, status)
+    refresh_invitation_soon(invitation_id)
     return Reply(201 if result.created else 200, result.body(invitation_id, actor.user_id))
 
 
@@ -108,6 +123,7 @@ def leave_invitation(request: ApiRequest) -> Reply:
     actor = _actor(request)
     invitation_id = _invitation_id(request)
     result = participants.leave(get_engine(), invitation_id, actor)
+    refresh_invitation_soon(invitation_id)
     return Reply(200, result.body(invitation_id, actor.user_id))
 
 
@@ -154,7 +170,9 @@ def list_tickets(request: ApiRequest) -> Reply:
 def close_ticket(request: ApiRequest) -> Reply:
     _require_staff(request)
     ticket_id = validation.snowflake(request.params["ticket_id"], "ticketId")
-    return Reply(200, support_tickets.close_ticket(get_engine(), ticket_id))
+    closed = support_tickets.close_ticket(get_engine(), ticket_id)
+    refresh_ticket_soon(ticket_id)
+    return Reply(200, closed)
 
 
 @functions_framework.http

@@ -29,18 +29,24 @@ WITH due AS (
 UPDATE invitations i SET status = 'completed'
 FROM due
 WHERE i.id = due.id
+RETURNING i.id
 """
 
 
 def complete_finished_invitations(engine: Engine, now: datetime | None = None, batch_size: int = 1000) -> int:
     """Mark up to `batch_size` finished invitations `completed`; returns how many changed."""
+    return len(complete_finished(engine, now, batch_size))
+
+
+def complete_finished(engine: Engine, now: datetime | None = None, batch_size: int = 1000) -> list[str]:
+    """Like complete_finished_invitations, returning the ids (their Discord messages get edited)."""
     from sqlalchemy import text
 
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     cutoff = utc_now() if now is None else to_db_time(now)
     with engine.begin() as conn:
-        completed = conn.execute(text(Q4), {"now": cutoff, "batch_size": batch_size}).rowcount
+        completed = [str(row[0]) for row in conn.execute(text(Q4), {"now": cutoff, "batch_size": batch_size})]
     if completed:
         cache.invalidate_lists()
-    return int(completed)
+    return completed

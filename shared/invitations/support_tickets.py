@@ -62,6 +62,14 @@ def list_tickets(
     return page(rows, limit, "tickets", "created_at", views.ticket)
 
 
+def get_ticket(engine: Engine, ticket_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(sql("SELECT * FROM tickets WHERE id = :id"), {"id": ticket_id}).mappings().first()
+    if row is None:
+        raise not_found(f"ticket {ticket_id} does not exist")
+    return views.ticket(row)
+
+
 def close_ticket(engine: Engine, ticket_id: str) -> dict[str, Any]:
     with translate_db_errors(), engine.begin() as conn:
         row = (

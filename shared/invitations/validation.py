@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.errors import forbidden, invalid, unprocessable
+from shared.errors import ApiError, forbidden, invalid, unprocessable
 from shared.invitations import model
 from shared.validate import get_bool, get_https_url, get_int, get_str, get_time, query_int, reject_unknown
 
@@ -110,11 +110,14 @@ def display_name(body: Mapping[str, Any], name: str, *fallbacks: str | None) -> 
     return value
 
 
-def caller_id(uid: str) -> str:
-    """Users are stored by Discord id (VARCHAR(20)): the bot signs users in with it as the uid."""
-    if len(uid) > 20:
-        raise forbidden("this API needs an account whose uid is its Discord id (at most 20 characters)")
-    return uid
+def member_id(discord_id: str | None) -> str:
+    """Users are stored by Discord id: hosting, joining and tickets need an account signed in with
+    Discord (the `discord_id` claim discord_auth sets); reading does not."""
+    if discord_id is None:
+        raise ApiError(
+            403, "discord_link_required", "sign in with Discord (discord_auth) to host, join or open tickets"
+        )
+    return discord_id
 
 
 def new_invitation(body: Mapping[str, Any], host_id: str, host_name_claim: str | None) -> model.NewInvitation:

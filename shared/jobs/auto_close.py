@@ -10,7 +10,8 @@ batch limit says so in the summary and the next minute's run continues):
    PRESENCE_WRITE_INTERVAL_S + AUTO_CLOSE_PRESENCE_GRACE_S -> `offline` (the user trigger then takes
    them out of queue and room); skipped while Redis may have just lost its data, when a missing key
    proves nothing (shared.users.state.presence_lost_recently);
-4. PostgreSQL invitations `recruiting`/`full` whose `end_time` passed -> `completed`;
+4. PostgreSQL invitations `recruiting`/`full` whose `end_time` passed -> `completed`, and the Discord
+   worker asked to edit their messages (one `invitation.refresh` each);
 5. retention (shared/jobs/retention.py): PostgreSQL `call_sessions` rows older than
    CALL_SESSIONS_RETENTION_MONTHS deleted in batches; and, on the emulator only (it has no TTL), the
    Firestore documents whose TTL field has passed, as the production TTL policies would.
@@ -128,13 +129,16 @@ def expire_matching_tickets(now: datetime, limits: Limits, summary: Summary) -> 
 
 def complete_invitations(now: datetime, limits: Limits, summary: Summary) -> None:
     from shared.clients.postgres import get_engine
-    from shared.invitations.completion import complete_finished_invitations
+    from shared.discord.publish import refresh_invitations
+    from shared.invitations.completion import complete_finished
 
     # Several bounded UPDATEs, at most 10 per run: a large backlog drains over a few minutes.
     for _ in range(10):
-        done = complete_finished_invitations(get_engine(), now=now, batch_size=limits.batch_size * 5)
-        summary.invitations_completed += done
-        if done < limits.batch_size * 5:
+        done = complete_finished(get_engine(), now=now, batch_size=limits.batch_size * 5)
+        summary.invitations_completed += len(done)
+        if done:
+            refresh_invitations(done)  # a failure is this part's error in the summary
+        if len(done) < limits.batch_size * 5:
             return
     summary.backlog.append("invitations")
 

@@ -43,6 +43,7 @@ module "vchat" {
   livekit_url           = var.livekit_url
   realtime_image        = var.realtime_image
   cors_allowed_origins  = var.cors_allowed_origins
+  discord               = var.discord
   sql_tier              = "db-custom-2-7680"
   sql_max_connections   = 200
   sql_availability_type = "REGIONAL"
@@ -71,6 +72,18 @@ variable "livekit_url" {
 variable "realtime_image" {
   description = "Image of the realtime service (gcloud builds submit --config realtime/cloudbuild.yaml)."
   type        = string
+}
+
+variable "discord" {
+  description = "The Discord application, server, channels and staff role of this environment (docs/discord.md)."
+  type = object({
+    application_id   = string
+    client_id        = optional(string)
+    guild_id         = string
+    channel_id       = string
+    staff_channel_id = string
+    staff_role_id    = string
+  })
 }
 
 variable "cors_allowed_origins" {

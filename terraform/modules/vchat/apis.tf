@@ -15,6 +15,7 @@ resource "google_project_service" "apis" {
     "vpcaccess.googleapis.com",
     "monitoring.googleapis.com",
     "logging.googleapis.com",
+    "iamcredentials.googleapis.com",  # discord_auth signs custom tokens with signBlob
     "identitytoolkit.googleapis.com", # Firebase Auth admin calls: bans, account deletion
   ])
 

@@ -65,3 +65,13 @@ resource "google_service_account_iam_member" "pubsub_token_creator" {
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = local.pubsub_service_agent
 }
+
+# discord_auth signs Firebase custom tokens with its own service account through the IAM Credentials
+# signBlob API (no key file): it may create tokens for itself, and for no other account.
+resource "google_service_account_iam_member" "token_signer" {
+  for_each = local.token_signers
+
+  service_account_id = google_service_account.function[each.key].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${google_service_account.function[each.key].email}"
+}

@@ -84,19 +84,37 @@ locals {
 
   postgres_functions = toset([for name, f in local.functions : name if contains(f.stores, "postgres")])
 
+  # Per-deployment Discord settings: a function gets those of its manifest `env` keys it declares.
+  discord_env = {
+    DISCORD_API_URL          = var.discord.api_url
+    DISCORD_AUTHORIZE_URL    = var.discord.authorize_url
+    DISCORD_APPLICATION_ID   = var.discord.application_id
+    DISCORD_CLIENT_ID        = coalesce(var.discord.client_id, var.discord.application_id)
+    DISCORD_GUILD_ID         = var.discord.guild_id
+    DISCORD_CHANNEL_ID       = var.discord.channel_id
+    DISCORD_STAFF_CHANNEL_ID = var.discord.staff_channel_id
+    DISCORD_STAFF_ROLE_ID    = var.discord.staff_role_id
+  }
+
+  # Functions that mint Firebase custom tokens by signing with their own service account (IAM
+  # Credentials signBlob).
+  token_signers = toset([for name in ["discord_auth"] : name if contains(keys(local.functions), name)])
+
   # What each function runs with. Computed here so that a precondition (functions.tf) and the
   # offline tests see exactly the map the function is deployed with.
   function_env = {
     for name, f in local.functions : name => merge(
       f.env,
       {
-        GOOGLE_CLOUD_PROJECT = var.project_id
-        CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
+        GOOGLE_CLOUD_PROJECT  = var.project_id
+        CORS_ALLOWED_ORIGINS  = join(",", var.cors_allowed_origins)
+        SERVICE_ACCOUNT_EMAIL = google_service_account.function[name].email
         # functions-framework's gunicorn runs cpu_count x 4 threads unless told: as many threads
         # as the requests Cloud Run sends an instance at once, as the local stack runs them.
         THREADS = tostring(f.concurrency)
       },
       contains(keys(f.env), "LIVEKIT_URL") ? { LIVEKIT_URL = var.livekit_url } : {},
+      { for key, value in local.discord_env : key => value if contains(keys(f.env), key) },
       contains(local.postgres_functions, name) ? {
         CLOUD_SQL_INSTANCE = google_sql_database_instance.main.connection_name
         DB_NAME            = google_sql_database.vchat.name

@@ -50,6 +50,28 @@ variable "realtime_image" {
   type        = string
 }
 
+variable "discord" {
+  description = "The Discord application and the community's server (docs/discord.md): ids only, the bot token, public key and client secret are secrets."
+  type = object({
+    application_id   = string
+    client_id        = optional(string) # the OAuth2 client id; the application id when null
+    guild_id         = string
+    channel_id       = string # where invitations are posted
+    staff_channel_id = string # where staff are told about invitations and tickets
+    staff_role_id    = string # the guild role that makes a member staff
+    api_url          = optional(string, "https://discord.com/api/v10")
+    authorize_url    = optional(string, "https://discord.com/oauth2/authorize")
+  })
+
+  validation {
+    condition = alltrue([
+      for id in [var.discord.application_id, var.discord.guild_id, var.discord.channel_id, var.discord.staff_channel_id, var.discord.staff_role_id] :
+      can(regex("^[0-9]{1,20}$", id))
+    ])
+    error_message = "Discord ids are snowflakes: 1 to 20 digits."
+  }
+}
+
 variable "cors_allowed_origins" {
   description = "Origins allowed to call the HTTP functions from a browser."
   type        = list(string)
