@@ -93,6 +93,7 @@ class _Seen:
     route: str | None = None
     uid: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    log_line: bool = True
 
 
 def not_found_route(method: str, path: str) -> ApiError:
@@ -165,33 +166,45 @@ class Api:
     def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
         trace_token = log.set_trace(log.trace_from_headers(request.headers, _project_or_none()))
-        seen = _Seen()
         try:
-            reply = Reply(204, None) if request.method == "OPTIONS" else self._dispatch(request, seen)
+            seen = _Seen()
+            response = self._encode(self._reply(request, seen), request)
+            if seen.log_line:
+                self._log_request(request, response, seen, started)
+            return response
+        finally:
+            log.reset_trace(trace_token)
+
+    def _reply(self, request: Request, seen: _Seen) -> Reply:
+        try:
+            return Reply(204, None) if request.method == "OPTIONS" else self._dispatch(request, seen)
         except ApiError as exc:
-            reply = Reply(exc.status, exc.body(), exc.headers)
-            if getattr(exc, "quiet", False):
-                # A flood's repeated refusal: counted into the next logged one, not a line each.
-                response = self._encode(reply, request)
-                log.reset_trace(trace_token)
-                return response
+            # A flood's repeated refusal is counted into the next logged one, not a line each.
+            seen.log_line = not getattr(exc, "quiet", False)
             seen.extra["unloggedRefusals"] = getattr(exc, "unlogged_refusals", None)
+            return Reply(exc.status, exc.body(), exc.headers)
         except ConfigError as exc:
             # Misconfiguration is the operator's problem: name the variable in the log and in the
             # response (the message never holds a secret's value).
             logger.error("configuration error", extra={"fields": {"error": str(exc)}})
-            reply = Reply(500, {"error": {"code": "misconfigured", "message": str(exc)}})
-        except Exception:
+            return Reply(500, {"error": {"code": "misconfigured", "message": str(exc)}})
+        except Exception as exc:
+            from shared.outages import is_outage
+
+            where = {"route": seen.route or request.path, "uid": seen.uid, "function": self.name}
+            if is_outage(exc):
+                # A store did not answer: not a bug and not the caller's fault; worth a retry.
+                log.log_event(logger, "store unavailable", logging.WARNING, error=type(exc).__name__, **where)
+                body = {
+                    "error": {"code": "unavailable", "message": "a data store did not answer; retry shortly"}
+                }
+                return Reply(503, body, {"Retry-After": "5"})
             # A bug: the stack trace, the route and the caller go to the log (with the trace id the
             # formatter adds), the client gets a JSON 500 that reveals nothing.
-            logger.exception(
-                "unhandled error",
-                extra={
-                    "fields": {"route": seen.route or request.path, "uid": seen.uid, "function": self.name}
-                },
-            )
-            reply = Reply(500, {"error": {"code": "internal", "message": "internal error"}})
-        response = self._encode(reply, request)
+            logger.exception("unhandled error", extra={"fields": where})
+            return Reply(500, {"error": {"code": "internal", "message": "internal error"}})
+
+    def _log_request(self, request: Request, response: Response, seen: _Seen, started: float) -> None:
         log.log_event(
             logger,
             f"{request.method} {seen.route or request.path} {response.status_code}",
@@ -207,8 +220,6 @@ class Api:
             uid=seen.uid,
             **{k: v for k, v in seen.extra.items() if v},
         )
-        log.reset_trace(trace_token)
-        return response
 
     def _dispatch(self, request: Request, seen: _Seen) -> Reply:
         path = request.path or "/"

@@ -17,13 +17,14 @@ immediate). A client that honours Retry-After never meets this.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from shared import keys
+from shared import keys, log
 from shared.clients.redis import get_redis
 from shared.config import settings
 from shared.errors import ApiError
@@ -103,6 +104,7 @@ class _EmptyBuckets:
             return unlogged
 
 
+logger = log.get_logger("shared.ratelimit")
 empty_buckets = _EmptyBuckets()
 HOLD_S = 0.25
 
@@ -147,9 +149,23 @@ def check(limit: Limit, uid: str) -> None:
     if left > 0:
         tarpit().hold(uid, min(left, HOLD_S))
         raise RateLimited(limit, max(1, math.ceil(left)), quiet=True)
-    allowed, wait_ms = _script()(
-        keys=[keys.rate_limit(limit.route, uid)], args=[limit.per_minute, limit.per_minute / 60_000]
-    )
+    from redis.exceptions import RedisError
+
+    try:
+        allowed, wait_ms = _script()(
+            keys=[keys.rate_limit(limit.route, uid)], args=[limit.per_minute, limit.per_minute / 60_000]
+        )
+    except RedisError as exc:
+        # Budgets protect the service; they must not take it down with Redis. Without Redis the
+        # request goes ahead (the stores it needs answer for themselves).
+        log.log_event(
+            logger,
+            "budget not checked: Redis unavailable",
+            logging.WARNING,
+            route=limit.route,
+            error=type(exc).__name__,
+        )
+        return
     if not allowed:
         wait_s = int(wait_ms) / 1000
         unlogged = empty_buckets.mark(key, now + wait_s)

@@ -358,3 +358,19 @@ def test_query_parameters_are_checked(call: Call) -> None:
         "invitations_api", "GET", "/invitations?cursor=" + urllib.parse.quote("a\nb"), uid=discord_uid()
     )
     assert status == 400 and body["error"]["field"] == "cursor"
+
+
+def test_with_redis_down_answers_are_json_and_a_503_with_retry_after_not_a_500(stack: Stack, call: Call) -> None:
+    """Redis is an accelerator for invitations (list cache) and a store for matching. While it is
+    down, budgets and the one-request-at-a-time lock step aside, invitations are still served from
+    PostgreSQL, and a route that needs Redis says 503 with Retry-After, never 500."""
+    reader, matcher = discord_uid(), new_user()
+    stack.stop_process("redis")
+    try:
+        status, body, _ = call("invitations_api", "GET", "/invitations", uid=reader)
+        assert status == 200 and "items" in body
+        status, body, headers = call("matching_api", "POST", "/presence", {"status": "online"}, uid=matcher)
+        assert status == 503 and body["error"]["code"] == "unavailable" and int(headers["Retry-After"]) >= 1
+    finally:
+        stack.restart_process("redis")
+    assert call("matching_api", "POST", "/presence", {"status": "online"}, uid=matcher)[0] == 200

@@ -1,0 +1,46 @@
+"""Which exceptions mean "a store is unreachable right now" (not a bug, not the caller's fault).
+
+An HTTP function answers those with 503 and Retry-After instead of a bare 500, so a client knows to
+come back; event functions let them escape so the platform retries. Only libraries already imported
+are consulted: asking must not load a client a function does not use (cold start).
+"""
+
+from __future__ import annotations
+
+import sys
+
+# (module, class name) of the errors that say the store did not answer in time or at all.
+_OUTAGES = (
+    ("redis.exceptions", "ConnectionError"),
+    ("redis.exceptions", "TimeoutError"),
+    ("redis.exceptions", "BusyLoadingError"),
+    ("google.api_core.exceptions", "ServiceUnavailable"),
+    ("google.api_core.exceptions", "DeadlineExceeded"),
+    ("google.api_core.exceptions", "RetryError"),
+    ("sqlalchemy.exc", "OperationalError"),
+    ("sqlalchemy.exc", "TimeoutError"),  # no pooled connection came free in time
+    ("sqlalchemy.exc", "InterfaceError"),
+)
+
+
+def _types() -> tuple[type[BaseException], ...]:
+    found = []
+    for module_name, name in _OUTAGES:
+        module = sys.modules.get(module_name)
+        kind = getattr(module, name, None) if module is not None else None
+        if isinstance(kind, type) and issubclass(kind, BaseException):
+            found.append(kind)
+    return tuple(found)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` (or what it was raised from) is a store being unreachable."""
+    kinds = _types()
+    seen: BaseException | None = error
+    for _ in range(5):  # follow `raise ... from` a little way
+        if seen is None:
+            return False
+        if kinds and isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
