@@ -360,7 +360,9 @@ def test_query_parameters_are_checked(call: Call) -> None:
     assert status == 400 and body["error"]["field"] == "cursor"
 
 
-def test_with_redis_down_answers_are_json_and_a_503_with_retry_after_not_a_500(stack: Stack, call: Call) -> None:
+def test_with_redis_down_answers_are_json_and_a_503_with_retry_after_not_a_500(
+    stack: Stack, call: Call
+) -> None:
     """Redis is an accelerator for invitations (list cache) and a store for matching. While it is
     down, budgets and the one-request-at-a-time lock step aside, invitations are still served from
     PostgreSQL, and a route that needs Redis says 503 with Retry-After, never 500."""
