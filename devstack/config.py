@@ -39,6 +39,9 @@ class StackConfig:
         default_factory=lambda: {"initial_s": 1.0, "max_s": 30.0, "max_attempts": 10}
     )
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Folders searched before the repository by every function process (benchmarks put
+    # instrumentation there, e.g. bench/firestore_counter).
+    extra_python_path: tuple[Path, ...] = ()
     _secrets: dict[str, str] | None = field(default=None, repr=False)
 
     # -- addresses ------------------------------------------------------------------------------
@@ -118,7 +121,7 @@ class StackConfig:
             {
                 "FUNCTION_TARGET": spec.entry_point,
                 "FUNCTION_SIGNATURE_TYPE": spec.signature_type,
-                "PYTHONPATH": str(ROOT),
+                "PYTHONPATH": os.pathsep.join([*map(str, self.extra_python_path), str(ROOT)]),
                 "PYTHONUNBUFFERED": "1",
                 # gunicorn threads = the manifest's per-instance concurrency, as on Cloud Run.
                 "THREADS": str(spec.concurrency),

@@ -39,6 +39,7 @@ class Stack:
         scheduler_auto: bool = True,
         retry: dict[str, float] | None = None,
         extra_env: dict[str, str] | None = None,
+        extra_python_path: tuple[Path, ...] = (),
         echo: Callable[[str], None] = print,
     ) -> None:
         functions = load_manifest()
@@ -50,6 +51,7 @@ class Stack:
             with_auth=with_auth,
             scheduler_auto=scheduler_auto,
             extra_env=extra_env or {},
+            extra_python_path=extra_python_path,
         )
         if retry is not None:
             self.config.retry = retry
