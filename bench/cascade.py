@@ -86,7 +86,7 @@ class Bench:
 
     def counters(self) -> dict[str, int]:
         keys = list(self.redis.scan_iter("bench:firestore:*"))
-        values = self.redis.mget(keys) if keys else []
+        values: list[Any] = self.redis.mget(keys) if keys else []
         return {
             key.removeprefix("bench:firestore:"): int(value) for key, value in zip(keys, values, strict=True)
         }
