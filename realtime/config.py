@@ -61,7 +61,7 @@ class Settings:
         read = _Reader(env)
         revision = env.get("K_REVISION", "local")
         return cls(
-            redis_url=read("REDIS_URL", _url("redis", "rediss")),
+            redis_url=read("REDIS_URL", _redis_url),
             jwks_url=read("WS_JWKS_URL", _url("http", "https")),
             issuer=read("WS_TOKEN_ISSUER", str, DEFAULT_ISSUER),
             audience=read("WS_TOKEN_AUDIENCE", str, DEFAULT_AUDIENCE),
@@ -109,6 +109,15 @@ def _url(*schemes: str) -> Callable[[str], str]:
         return raw
 
     return parse
+
+
+def _redis_url(raw: str) -> str:
+    """`rediss://` (TLS) anywhere, plain `redis://` only to this machine: the same rule as the
+    functions' (shared/config.py), so the service never sends its Redis password in the clear."""
+    raw = _url("redis", "rediss")(raw)
+    if urlsplit(raw).scheme == "redis" and urlsplit(raw).hostname not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError("must use rediss:// (TLS) unless the host is loopback")
+    return raw
 
 
 def _int(minimum: int, maximum: int) -> Callable[[str], int]:

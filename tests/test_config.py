@@ -116,3 +116,25 @@ def test_http_function_answers_a_misconfiguration_with_a_named_error(tmp_path: o
         os.environ.update(saved)
         reset_settings()
         get_redis.reset()
+
+
+def test_the_readme_configuration_table_is_generated_from_the_settings() -> None:
+    """One place defines the settings; the README's table is its output, never hand-kept."""
+    from deploy.settings_table import README, readme_table, render
+
+    assert readme_table(README.read_text()) == render(), "run: python -m deploy.settings_table --write"
+
+
+def test_every_setting_is_read_through_the_settings_object() -> None:
+    """No module of shared/ or functions/ reads the environment itself (shared/config.py does)."""
+    import re
+
+    from deploy.manifest import ROOT
+
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("shared", "functions")
+        for path in (ROOT / folder).rglob("*.py")
+        if path != ROOT / "shared" / "config.py" and re.search(r"os\.environ|os\.getenv", path.read_text())
+    ]
+    assert offenders == []
