@@ -8,6 +8,7 @@ Never part of a deployment: production code knows nothing of it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -75,7 +76,5 @@ def _install() -> None:
     base_client.BaseClient._emulator_channel = counted_channel  # type: ignore[method-assign]
 
 
-try:
+with contextlib.suppress(ImportError):  # a process without the Firestore client
     _install()
-except ImportError:  # a process without the Firestore client
-    pass
