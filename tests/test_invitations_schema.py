@@ -298,7 +298,7 @@ def test_ticket_defaults_and_unique_id(engine: Engine) -> None:
         conn.execute(sqlalchemy.text(TICKET_SQL), ticket(status="closed", closed=datetime(2025, 1, 2)))
 
 
-# -- call_sessions (issue 6's analytics table) ----------------------------------------------------
+# -- call_sessions (the call analytics table) ---------------------------------------------------------
 CALL_SQL = """
 INSERT INTO call_sessions (session_id, room_id, room_type, participant_count, started_at, ended_at,
   duration_seconds, end_reason)

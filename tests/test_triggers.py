@@ -1,4 +1,4 @@
-"""Issue 6: the Firestore triggers, driven only by writes to the Firestore emulator and the real event
+"""The Firestore triggers, driven only by writes to the Firestore emulator and the real event
 router (no direct handler calls), checked by their effects in Firestore, Redis and PostgreSQL."""
 
 from __future__ import annotations

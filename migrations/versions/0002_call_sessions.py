@@ -1,4 +1,4 @@
-"""Call analytics: one row per finished call session (written by on_room_written, issue 6).
+"""Call analytics: one row per finished call session (written by on_room_written).
 
 Revision ID: 0002
 Revises: 0001

@@ -1,6 +1,6 @@
 """Q4: complete the invitations whose end time has passed, in bounded batches.
 
-`auto_close` (issue 7) calls `complete_finished_invitations` in a loop until it returns fewer than
+`auto_close` calls `complete_finished_invitations` in a loop until it returns fewer than
 `batch_size`. Each call is one statement: a CTE picks at most `batch_size` due rows through
 idx_invitation_auto_close and locks them with FOR UPDATE SKIP LOCKED, so two overlapping runs (a
 slow minute, a retried message) split the work instead of waiting on each other, and a join that
