@@ -50,9 +50,8 @@ BEFORE = """Before one module owned the user's state (commit bf289a5, same bench
 | close (1 of 2 leaves) | 1 | 4 | 13 | 5 | 5 | on_room_written 2, on_user_written 2 |
 | offline in a call (client writes status) | 0 | 5 | 14 | 5 | 6 | on_room_written 2, on_user_written 3 |
 
-Since then a match also reads each new user's blocks once (two queries the first time a user
-queues, while their Redis block set is not loaded) and the pairing transaction reads the pair's
-block documents: 4 reads that safety added, not the cascade."""
+Since then the pairing transaction also reads the pair's two block documents: reads that safety
+added, not the cascade."""
 SETTLE_S = 1.5
 
 

@@ -48,11 +48,10 @@ BLOCK_VARIANTS = (0, 5, 50)  # blocks made by each user
 
 
 def block(client: redis.Redis, users: int, per_user: int, rng: random.Random) -> None:
-    """Every user blocks `per_user` random others; both directions in both sets, loaded, as
+    """Every user blocks `per_user` random others; both directions in both sets, as
     shared/account/blocks.py keeps them."""
     pipe = client.pipeline(transaction=False)
     for i in range(users):
-        pipe.sadd(keys.blocks(f"user-{i}"), keys.BLOCKS_LOADED)
         for j in rng.sample(range(users), per_user):
             if j != i:
                 pipe.sadd(keys.blocks(f"user-{i}"), f"user-{j}")

@@ -331,6 +331,14 @@ class Settings:
         used_by="matching_worker",
         meaning="pairs taken off the queue per script run",
     )
+    matching_pairs_per_transaction = integer(
+        "MATCHING_PAIRS_PER_TRANSACTION",
+        4,
+        1,
+        32,
+        used_by="matching_worker",
+        meaning="pairs whose rooms one Firestore transaction creates (each pair is 7 reads and 6 writes)",
+    )
     matching_max_pairs_per_run = integer(
         "MATCHING_MAX_PAIRS_PER_RUN",
         512,

@@ -72,6 +72,7 @@ MATCHING_CLASS_PREFIX = "matching:queue:random:"  # + "{gender}:{want}": per-pre
 MATCHING_CLAIM_PREFIX = "matching:claim:"
 MATCHING_EXPIRY = "matching:expiry"  # sorted set: score = ticket expiry (ms), member = uid
 MATCHING_CLAIMS = "matching:claims"  # sorted set: score = claim deadline (ms), member = pair id
+MATCHING_WAKE = "matching:wake"  # string with TTL: a worker run has been asked for and not started
 
 
 def matching_class_queue(gender: str, want: str) -> str:
@@ -94,16 +95,13 @@ def presence_synced(uid: str) -> str:
 
 # -- blocks (shared/account/blocks.py, read by shared/matching/pair.lua) --------------------------------
 BLOCKS_PREFIX = "blocks:"
-# A member no uid can be (uids are non-empty): present once the set was loaded from Firestore, so an
-# empty block list and a set never loaded (or lost) are told apart.
-BLOCKS_LOADED = ""
-# Refreshed by every enqueue: longer than any queue ticket lives (MATCHING_TICKET_TTL_S <= 1 h), so
-# the set of every queued user is present while pair.lua looks at them.
-BLOCKS_TTL_S = 2 * 86400
+# Refreshed by every block written or learned. Only users with blocks have a set; one that expires
+# costs a refused claim per pair (the room transaction relearns it), so the TTL only bounds memory.
+BLOCKS_TTL_S = 30 * 86400
 
 
 def blocks(uid: str) -> str:
-    """Set: the uids `uid` blocked or was blocked by (both directions), plus BLOCKS_LOADED."""
+    """Set: the uids `uid` blocked or was blocked by (both directions)."""
     return f"{BLOCKS_PREFIX}{uid}"
 
 

@@ -224,6 +224,23 @@ def test_a_partner_who_left_meanwhile_is_dropped_and_the_other_keeps_their_place
     assert b not in queued() and user(b)["status"] == "online"
 
 
+def test_pairs_sharing_a_transaction_are_each_decided_on_their_own() -> None:
+    users = [new_user("male" if i % 2 == 0 else "female") for i in range(6)]
+    for uid in users:
+        queue.enqueue(uid, Preferences(), now())
+    claims = pairing.claim_pairs(3)
+    assert len(claims) == 3
+    leaver = claims[1].b
+    queue.remove_from_queue(leaver, reason="test")
+    report = pairing.Report()
+    pairing.process_claims(claims, report)
+    assert sorted(report.created) == sorted([claims[0].pair_id, claims[2].pair_id])
+    assert report.requeued == 1 and room(claims[1].pair_id) is None  # the leaver: already gone
+    assert queued() == [claims[1].a] and user(leaver)["status"] == "online"
+    for claim in (claims[0], claims[2]):
+        assert user(claim.a)["currentRoomId"] == claim.pair_id == user(claim.b)["currentRoomId"]
+
+
 def test_failure_after_the_pair_left_the_queue_puts_both_back_in_place() -> None:
     a, b = new_user("male"), new_user("female")
     queue.enqueue(a, Preferences(), now())

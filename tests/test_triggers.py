@@ -221,6 +221,28 @@ def test_a_late_user_event_does_not_overwrite_a_newer_status(stack: Stack) -> No
     assert rds().get(keys.presence(uid)) == "offline"
 
 
+def test_a_server_status_event_older_than_the_mirrored_one_skips_the_document_read(stack: Stack) -> None:
+    (uid,) = new_users(1, status="in_call")
+    wait_for(lambda: rds().get(keys.presence(uid)) == "in_call")
+    # Pairing writes 'matching' then 'in_call'; the first event arrives after both were mirrored.
+    late_id = f"late-{uuid.uuid4().hex}"
+    deliver(stack, "on_user_written", f"users/{uid}", {"status": "online"}, {"status": "matching"}, late_id)
+    wait_for(lambda: delivered_ok(stack, late_id))
+    assert rds().get(keys.presence(uid)) == "in_call"
+    text = (stack.logs_dir / "fn-on_user_written.log").read_text(errors="replace")
+    assert any(uid in line and "already mirrored" in line for line in text.splitlines())
+
+
+def test_a_server_status_whose_mirror_write_was_lost_is_read_from_the_document(stack: Stack) -> None:
+    (uid,) = new_users(1, status="in_call")
+    wait_for(lambda: rds().get(keys.presence(uid)) == "in_call")
+    rds().delete(keys.presence(uid))  # the server committed and died before mirroring
+    event_id = f"lost-{uuid.uuid4().hex}"
+    deliver(stack, "on_user_written", f"users/{uid}", {"status": "online"}, {"status": "matching"}, event_id)
+    wait_for(lambda: delivered_ok(stack, event_id))
+    assert rds().get(keys.presence(uid)) == "in_call"  # the document, not the event
+
+
 def test_user_going_offline_leaves_the_room_which_then_closes(stack: Stack) -> None:
     room_id, (goner, stayer) = active_room(stack)
     rds().set(keys.livekit_token(room_id, goner), "cached", ex=600)

@@ -6,23 +6,20 @@ in step). The domain code is in shared/matching/.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
 import functions_framework
 from flask import Request, Response
 
-from shared import ids, log, vocab
+from shared import ids, vocab
 from shared.config import settings
 from shared.http import Api, ApiRequest, Budget, Reply
-from shared.matching import model, queue
+from shared.matching import model, queue, wake
 from shared.rooms import codes, membership, select
 from shared.users import state
 from shared.validate import get_int, get_str, reject_unknown
 
 api = Api("matching_api", stores=("firestore", "redis", "pubsub"))
-logger = log.get_logger("matching_api")
-MATCHING_TOPIC = "matching-requests"
 # Every route here changes the caller's own user document: one request of a user at a time.
 USER_STATE = "user-state"
 QUEUE = Budget("queue", lambda: settings().rate_limit_queue_per_min)
@@ -36,18 +33,8 @@ def _now() -> datetime:
 def join_queue(request: ApiRequest) -> Reply:
     preferences = model.parse_queue_body(request.json(optional=True))
     ticket = queue.enqueue(request.uid, preferences, _now())
-    _request_pairing(request.uid)
+    wake.request_pairing(request.uid)
     return Reply(202, ticket.to_json())
-
-
-def _request_pairing(uid: str) -> None:
-    """Wake a worker. The ticket is already queued: if publishing fails, the minute sweep pairs it."""
-    from shared.clients.pubsub import publish_json
-
-    try:
-        publish_json(MATCHING_TOPIC, {"kind": "enqueue", "uid": uid}, timeout_s=5.0)
-    except Exception as exc:
-        log.log_event(logger, "matching request not published", logging.WARNING, uid=uid, error=repr(exc))
 
 
 @api.route("DELETE", "/queue", budget=QUEUE, exclusive=USER_STATE)

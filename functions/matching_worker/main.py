@@ -16,7 +16,7 @@ import functions_framework
 
 from shared import log
 from shared.events import PubSubMessage, pubsub_trigger
-from shared.matching import pairing, queue
+from shared.matching import pairing, queue, wake
 
 logger = log.get_logger("matching_worker")
 SWEEP_EXPIRE_LIMIT = 500
@@ -26,7 +26,11 @@ SWEEP_RECLAIM_LIMIT = 200
 def handle(payload: Any) -> dict[str, Any]:
     kind = payload.get("kind") if isinstance(payload, dict) else None
     if kind == "enqueue":
-        return {"kind": kind, **pairing.match_waiting().to_json()}
+        wake.woken()
+        report = pairing.match_waiting()
+        if report.limited:
+            wake.request_pairing("worker")  # more were waiting than one run takes: another run
+        return {"kind": kind, **report.to_json()}
     if kind == "sweep":
         now = datetime.now(UTC)
         reclaimed = pairing.reclaim_stale_claims(now, SWEEP_RECLAIM_LIMIT)

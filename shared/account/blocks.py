@@ -1,13 +1,14 @@
 """Blocks: `users/{uid}/blocks/{otherUid}` in Firestore (authoritative, owner-readable by the rules,
-written only here) and a Redis mirror for the atomic pairing step.
+written only here) and a Redis mirror that lets the atomic pairing step skip blocked pairs.
 
 The mirror `blocks:{uid}` is a set of everyone `uid` blocked *or was blocked by*, so pair.lua can
-refuse a pair with SISMEMBER on either user's set. It is rebuilt from Firestore (the user's own
-blocks plus a collection-group query for blocks naming them) whenever it is missing, which enqueue
-checks before a ticket becomes claimable; the member BLOCKS_LOADED marks a loaded set. Changes are
-written to Firestore first and mirrored after the commit; a mirror that lags is caught by the pairing
-transaction (it reads the pair's block documents) and repaired there. An unblock racing a rebuild may
-leave a stale entry: the pair is then kept apart until the set expires (BLOCKS_TTL_S), the safe side.
+refuse a pair with SISMEMBER on either user's set. It is a hint, not the safeguard: the room
+transaction reads the pair's block documents and refuses a blocked pair whatever Redis says. Blocks
+are mirrored when they are made; a pair the mirror missed (the set expired after BLOCKS_TTL_S or
+Redis lost it) is refused by that transaction once, which writes it back into both sets, so pair.lua
+skips it from then on. Enqueue therefore never queries Firestore for blocks: a collection-group query
+per enqueue would cost more than the rare refused claim it saves. An unblock racing a block keeps the
+pair apart until the set expires, the safe side.
 
 A block between two people in the same room ends their shared call for both
 (shared/rooms/membership.leave_together).
@@ -23,7 +24,6 @@ from shared import documents, keys, log, vocab
 from shared.clients.redis import get_redis
 from shared.config import settings
 from shared.errors import ApiError, conflict, invalid, not_found
-from shared.lazy import Lazy
 from shared.transactions import read, run
 
 if TYPE_CHECKING:
@@ -32,16 +32,6 @@ if TYPE_CHECKING:
     from shared.account.pages import Page
 
 logger = log.get_logger("shared.account.blocks")
-
-# KEYS: 1 the user's block set; ARGV: 1 the loaded marker, 2 TTL (s). 1 if loaded (TTL refreshed).
-_ENSURE = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-_ensure_script = Lazy(lambda: get_redis().register_script(_ENSURE))
 
 
 def profile_required() -> ApiError:
@@ -127,18 +117,6 @@ def _count(uid: str) -> int:
     return int(result[0][0].value)
 
 
-def related(uid: str) -> set[str]:
-    """Everyone `uid` blocked or was blocked by, from Firestore."""
-    from shared.firestore_queries import blocks_naming
-
-    own = {snap.id for snap in documents.user(uid).collection(vocab.BLOCKS).select([]).stream()}
-    by_others = {
-        snap.reference.parent.parent.id  # type: ignore[union-attr]
-        for snap in blocks_naming(uid).select([]).stream()
-    }
-    return own | by_others
-
-
 def end_shared_call(uid: str, other: str, now: datetime) -> bool:
     """When both are in the same open room, both leave it (the room closes when it cannot go on).
     Read after the block committed, so a room that seated them concurrently is seen."""
@@ -157,19 +135,6 @@ def end_shared_call(uid: str, other: str, now: datetime) -> bool:
 
 
 # -- the Redis mirror ------------------------------------------------------------------------------
-def ensure_mirrored(uid: str) -> None:
-    """Make sure `blocks:{uid}` is loaded (and keep it alive): enqueue calls this before the ticket
-    is queued, so pair.lua sees every block of a queued user."""
-    if int(_ensure_script()(keys=[keys.blocks(uid)], args=[keys.BLOCKS_LOADED, keys.BLOCKS_TTL_S])):
-        return
-    members = related(uid)
-    pipe = get_redis().pipeline(transaction=True)
-    # SADD, never a replacement: a block mirrored while we read Firestore stays in the set.
-    pipe.sadd(keys.blocks(uid), keys.BLOCKS_LOADED, *members)
-    pipe.expire(keys.blocks(uid), keys.BLOCKS_TTL_S)
-    pipe.execute()
-
-
 def mirror_add(a: str, b: str) -> None:
     pipe = get_redis().pipeline(transaction=True)
     for one, other in ((a, b), (b, a)):

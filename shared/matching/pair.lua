@@ -11,11 +11,11 @@
 -- among those classes. A pair costs a few commands however many incompatible users wait at the front.
 --
 -- Blocks: `blocks:{uid}` holds everyone uid blocked or was blocked by (shared/account/blocks.py keeps
--- both directions in both users' sets; enqueue makes sure a queued user's set is loaded). The partner
+-- both directions in both users' sets; the room transaction writes back any block a set missed). The partner
 -- of `a` is the oldest compatible entry not blocked with `a`: a class whose first entries are all
 -- blocked is searched WINDOW entries deep, and a user with no unblocked partner within that window
 -- stays in the queue, skipped for the rest of this call (at most MAX_SKIPS users, so one call does
--- bounded work). A blocked pair is therefore never claimed, and nobody is dropped for being blocked.
+-- bounded work). A pair blocked in these sets is therefore never claimed, and nobody is dropped for being blocked.
 local WINDOW = 8
 local MAX_SKIPS = 16
 local GENDERS = {'male', 'female', 'other', 'none'}

@@ -2,10 +2,11 @@
 
 1. `claim_pairs` (pair.lua) takes compatible pairs off the queue, oldest first, in one atomic step and
    records each as a claim with a deadline. No two workers can take the same user.
-2. `create_random_room` runs one Firestore transaction per pair: the room, born active with its
-   call session (id = pair id, so a retry finds its own earlier commit), both users seated, both
-   requests deleted. It pairs a user only while their `matchingQueue` request exists and they are
-   in no room, so even a stale or duplicated claim can never put anyone in two rooms.
+2. `create_random_rooms` creates the rooms of a few pairs in one Firestore transaction: per pair the
+   room, born active with its call session (id = pair id, so a retry finds its own earlier commit),
+   both users seated, both requests deleted. It pairs a user only while their `matchingQueue`
+   request exists and they are in no room, so even a stale or duplicated claim can never put anyone
+   in two rooms.
 3. `settle` (settle.lua) ends the claim: spent tickets deleted, a partner who is still waiting put back
    at their original place, a user whose request vanished dropped.
 If a worker fails between 1 and 3 it requeues both users itself; if it dies, the sweep settles claims
@@ -32,7 +33,7 @@ from shared.users.state import UserChanges, current_room
 
 if TYPE_CHECKING:
     import redis as redis_lib
-    from google.cloud.firestore import Transaction
+    from google.cloud.firestore import DocumentReference, DocumentSnapshot, Transaction
 
 logger = log.get_logger("shared.matching.pairing")
 
@@ -55,6 +56,7 @@ class Report:
     requeued: int = 0
     dropped: int = 0
     failed: int = 0
+    limited: bool = False  # stopped at max_pairs with pairs possibly still waiting
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, *, room: str | None = None, requeued: int = 0, dropped: int = 0, failed: int = 0) -> None:
@@ -138,58 +140,93 @@ def random_room(claim: Claim, now: datetime) -> dict[str, Any]:
     }
 
 
-def create_random_room(claim: Claim, now: datetime) -> tuple[str, list[str]]:
-    """One transaction. Returns ('created' | 'exists' | 'rejected', uids not eligible any more)."""
+Outcome = tuple[str, list[str]]  # ('created' | 'exists' | 'rejected', uids not eligible any more)
 
-    def body(transaction: Transaction) -> tuple[str, list[str], UserChanges | None]:
-        refs = [documents.room(claim.pair_id)]
-        for uid in (claim.a, claim.b):
-            refs += [documents.user(uid), documents.queue_entry(uid)]
-        # The pair's block documents in the same read: pair.lua already skips blocked pairs; this
-        # catches a block committed while the pair was in flight (the two then wait for others).
-        room, user_a, entry_a, user_b, entry_b, *blocks = read(
-            transaction, *refs, *safety.block_refs(claim.a, [claim.b])
-        )
-        if room.exists:
-            return "exists", [], None
-        ineligible = [
-            uid
-            for uid, user, entry in ((claim.a, user_a, entry_a), (claim.b, user_b, entry_b))
-            if not (entry.exists and user.exists and _waiting(user.to_dict() or {}, now))
-        ]
-        if ineligible:
-            return "rejected", ineligible, None
-        if any(block.exists for block in blocks):
-            return "blocked", [], None
-        doc = random_room(claim, now)
-        transaction.create(documents.room(claim.pair_id), doc)
-        transaction.create(
-            documents.call_session(claim.pair_id), lifecycle.session_start(claim.pair_id, doc, now)
-        )
+
+def create_random_room(claim: Claim, now: datetime) -> Outcome:
+    """One pair's room in one transaction (see `create_random_rooms`)."""
+    return create_random_rooms([claim], now)[0]
+
+
+def create_random_rooms(claims: list[Claim], now: datetime) -> list[Outcome]:
+    """The rooms of several pairs in one transaction: one read of every document involved and one
+    commit, instead of a round trip of each per pair (claims never share a user, so the pairs cannot
+    conflict with each other). Each pair is decided on its own; one outcome per claim, in order."""
+
+    def body(transaction: Transaction) -> tuple[list[Outcome], UserChanges]:
+        refs: list[DocumentReference] = []
+        spans: list[tuple[int, int]] = []
+        for claim in claims:
+            start = len(refs)
+            refs += [documents.room(claim.pair_id)]
+            for uid in (claim.a, claim.b):
+                refs += [documents.user(uid), documents.queue_entry(uid)]
+            # The pair's block documents in the same read: pair.lua skips the blocks Redis knows;
+            # this catches one committed while the pair was in flight or one the mirror lost.
+            refs += safety.block_refs(claim.a, [claim.b])
+            spans.append((start, len(refs)))
+        snapshots = read(transaction, *refs)
         changes = UserChanges(transaction)
-        for uid in (claim.a, claim.b):
-            changes.seat(uid, claim.pair_id, now)
-            transaction.delete(documents.queue_entry(uid))
-        return "created", [], changes
+        outcomes = [
+            _decide(transaction, changes, claim, snapshots[start:end], now)
+            for claim, (start, end) in zip(claims, spans, strict=True)
+        ]
+        return outcomes, changes
 
-    outcome, ineligible, changes = run(body)
-    if changes is not None:
-        changes.committed()
-    if outcome == "blocked":
-        from shared.account.blocks import mirror_add
+    outcomes, changes = run(body)
+    changes.committed()
+    results: list[Outcome] = []
+    for claim, (outcome, ineligible) in zip(claims, outcomes, strict=True):
+        if outcome == "blocked":
+            from shared.account.blocks import mirror_add
 
-        mirror_add(claim.a, claim.b)  # pair.lua missed it: the Redis mirror lags behind Firestore
-        return "rejected", []
-    return outcome, ineligible
+            mirror_add(claim.a, claim.b)  # pair.lua missed it: the Redis mirror lags behind Firestore
+            outcome = "rejected"
+        results.append((outcome, ineligible))
+    return results
 
 
-def _room_exists(room_id: str) -> bool:
-    """Whether the pair's room was committed; False when that cannot be known (then requeue: a room
-    transaction drops users who turn out to be seated already)."""
+def _decide(
+    transaction: Transaction,
+    changes: UserChanges,
+    claim: Claim,
+    snapshots: list[DocumentSnapshot],
+    now: datetime,
+) -> Outcome:
+    """One pair inside the group transaction: create its room and seat both, or say why not."""
+    room, user_a, entry_a, user_b, entry_b, *blocks = snapshots
+    if room.exists:
+        return "exists", []
+    ineligible = [
+        uid
+        for uid, user, entry in ((claim.a, user_a, entry_a), (claim.b, user_b, entry_b))
+        if not (entry.exists and user.exists and _waiting(user.to_dict() or {}, now))
+    ]
+    if ineligible:
+        return "rejected", ineligible
+    if any(block.exists for block in blocks):
+        return "blocked", []
+    doc = random_room(claim, now)
+    transaction.create(documents.room(claim.pair_id), doc)
+    transaction.create(
+        documents.call_session(claim.pair_id), lifecycle.session_start(claim.pair_id, doc, now)
+    )
+    for uid in (claim.a, claim.b):
+        changes.seat(uid, claim.pair_id, now)
+        transaction.delete(documents.queue_entry(uid))
+    return "created", []
+
+
+def _rooms_exist(room_ids: list[str]) -> set[str]:
+    """Which of the pairs' rooms were committed; none when that cannot be known (then requeue: a
+    room transaction drops users who turn out to be seated already)."""
+    from shared.clients.firestore import get_firestore
+
     try:
-        return bool(documents.room(room_id).get(timeout=5).exists)
+        snapshots = get_firestore().get_all([documents.room(room_id) for room_id in room_ids], timeout=5)
+        return {snap.id for snap in snapshots if snap.exists}
     except Exception:
-        return False
+        return set()
 
 
 def _waiting(user: dict[str, Any], now: datetime) -> bool:
@@ -202,33 +239,50 @@ def _waiting(user: dict[str, Any], now: datetime) -> bool:
 
 
 def process_claim(claim: Claim, report: Report, fault: Fault | None = None) -> None:
-    """Create the pair's room and settle the claim; on any failure put both back and re-raise."""
+    process_claims([claim], report, fault)
+
+
+def process_claims(claims: list[Claim], report: Report, fault: Fault | None = None) -> None:
+    """Create the pairs' rooms (one transaction) and settle each claim; on any failure put back
+    every pair whose room was not committed and re-raise."""
     try:
         if fault:
-            fault("claimed", claim)
-        outcome, ineligible = create_random_room(claim, datetime.now(UTC))
+            for claim in claims:
+                fault("claimed", claim)
+        outcomes = create_random_rooms(claims, datetime.now(UTC))
         if fault:
-            fault("committed", claim)
+            for claim in claims:
+                fault("committed", claim)
     except Exception as exc:
-        if _room_exists(claim.pair_id):
-            # The commit went through and only its answer (or what followed) failed.
-            outcome = "exists"
-            log.log_event(
-                logger,
-                "room committed despite an error",
-                logging.WARNING,
-                roomId=claim.pair_id,
-                error=repr(exc),
-            )
-        else:
-            requeued, _ = settle(claim.pair_id, "requeue", "requeue")
-            report.add(failed=1, requeued=requeued)
+        committed = _rooms_exist([claim.pair_id for claim in claims])
+        for claim in claims:
+            if claim.pair_id in committed:
+                # The commit went through and only its answer (or what followed) failed.
+                log.log_event(
+                    logger,
+                    "room committed despite an error",
+                    logging.WARNING,
+                    roomId=claim.pair_id,
+                    error=repr(exc),
+                )
+                _settle_outcome(claim, ("exists", []), report)
+            else:
+                requeued, _ = settle(claim.pair_id, "requeue", "requeue")
+                report.add(failed=1, requeued=requeued)
+        if len(committed) < len(claims):
             raise
-    if outcome in ("created", "exists"):
+        return
+    for claim, outcome in zip(claims, outcomes, strict=True):
+        _settle_outcome(claim, outcome, report)
+
+
+def _settle_outcome(claim: Claim, outcome: Outcome, report: Report) -> None:
+    result, ineligible = outcome
+    if result in ("created", "exists"):
         settle(claim.pair_id, "keep", "keep")
         report.add(room=claim.pair_id)
         log.log_event(
-            logger, "random room created", roomId=claim.pair_id, users=[claim.a, claim.b], outcome=outcome
+            logger, "random room created", roomId=claim.pair_id, users=[claim.a, claim.b], outcome=result
         )
         return
     actions = ["drop" if uid in ineligible else "requeue" for uid in (claim.a, claim.b)]
@@ -238,22 +292,36 @@ def process_claim(claim: Claim, report: Report, fault: Fault | None = None) -> N
 
 
 def match_waiting(
-    *, max_pairs: int | None = None, batch: int | None = None, threads: int = 8, fault: Fault | None = None
+    *,
+    max_pairs: int | None = None,
+    batch: int | None = None,
+    per_transaction: int | None = None,
+    threads: int = 8,
+    fault: Fault | None = None,
 ) -> Report:
     """Pair and seat waiting users until the queue has no compatible pair (or `max_pairs` is reached).
-    Raises PairingFailed after the run if any pair failed (those users are back in the queue)."""
+    Each script run claims up to `batch` pairs; their rooms are created `per_transaction` pairs to
+    a transaction, on `threads` threads. Raises PairingFailed after the run if any pair failed (those
+    users are back in the queue)."""
     max_pairs = settings().matching_max_pairs_per_run if max_pairs is None else max_pairs
     batch = settings().matching_batch_pairs if batch is None else batch
+    per_transaction = (
+        settings().matching_pairs_per_transaction if per_transaction is None else per_transaction
+    )
     report = Report()
     errors: list[BaseException] = []
     with ThreadPoolExecutor(max_workers=threads) as pool:
         seen = 0
-        while seen < max_pairs:
+        while True:
+            if seen >= max_pairs:
+                report.limited = True
+                break
             claims = claim_pairs(min(batch, max_pairs - seen))
             if not claims:
                 break
             seen += len(claims)
-            futures = [pool.submit(process_claim, claim, report, fault) for claim in claims]
+            groups = [claims[i : i + per_transaction] for i in range(0, len(claims), per_transaction)]
+            futures = [pool.submit(process_claims, group, report, fault) for group in groups]
             for future in futures:
                 error = future.exception()
                 if error is not None:

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import documents, keys, log, redis_scripts, safety
-from shared.account.blocks import ensure_mirrored
 from shared.config import settings
 from shared.errors import conflict
 from shared.matching.model import Preferences, own_gender
@@ -90,7 +89,6 @@ def enqueue(uid: str, preferences: Preferences, now: datetime) -> Ticket:
 
     refresh, created_at, gender, changes = run(body)
     changes.committed()
-    ensure_mirrored(uid)  # pair.lua reads the user's block set: present before the ticket is
     _ticket_id, _place, state = redis_scripts.run(
         "matching/enqueue",
         [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],
