@@ -241,6 +241,26 @@ def test_pairs_sharing_a_transaction_are_each_decided_on_their_own() -> None:
         assert user(claim.a)["currentRoomId"] == claim.pair_id == user(claim.b)["currentRoomId"]
 
 
+def test_a_burst_of_enqueues_sends_one_wake_message_until_a_run_starts() -> None:
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+    from shared.matching import wake
+
+    # A topic of its own, without subscribers: the stack's real worker must not run for this test.
+    publisher = pubsub_v1.PublisherClient()
+    topic = f"wake-test-{uuid.uuid4().hex[:8]}"
+    publisher.create_topic(name=publisher.topic_path(settings().project_id, topic))
+    assert wake.request_pairing("u1", topic) is True
+    assert wake.request_pairing("u2", topic) is False  # the run asked for will see u2's ticket
+    assert 0 < get_redis().pttl(keys.MATCHING_WAKE) <= wake.WAKE_TTL_MS
+    wake.woken()  # a run starts claiming: later tickets need a run of their own
+    assert wake.request_pairing("u3", topic) is True
+    wake.woken()
+    # A message that cannot be sent leaves no key behind: the next enqueue tries again.
+    assert wake.request_pairing("u4", f"no-such-topic-{uuid.uuid4().hex[:8]}") is False
+    assert not get_redis().exists(keys.MATCHING_WAKE)
+
+
 def test_failure_after_the_pair_left_the_queue_puts_both_back_in_place() -> None:
     a, b = new_user("male"), new_user("female")
     queue.enqueue(a, Preferences(), now())

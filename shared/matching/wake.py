@@ -20,7 +20,7 @@ TOPIC = "matching-requests"
 WAKE_TTL_MS = 5000
 
 
-def request_pairing(uid: str) -> bool:
+def request_pairing(uid: str, topic: str = TOPIC) -> bool:
     """After a ticket is queued: make sure a worker run will see it. Whether a message was sent."""
     from redis.exceptions import RedisError
 
@@ -32,7 +32,7 @@ def request_pairing(uid: str) -> bool:
     except RedisError:
         pass  # no coalescing without Redis; a message too many is harmless
     try:
-        publish_json(TOPIC, {"kind": "enqueue", "uid": uid}, timeout_s=5.0)
+        publish_json(topic, {"kind": "enqueue", "uid": uid}, timeout_s=5.0)
     except Exception as exc:
         # The ticket stays queued: the next enqueue (the key is gone) or the minute sweep wakes a run.
         with contextlib.suppress(RedisError):  # else the key's TTL lets a later enqueue publish
