@@ -121,7 +121,7 @@ def load(stack: Stack) -> None:
                 "authorName": author,
                 "thumbnailUrl": f"https://example.com/{model_id}.png",
                 "license": {
-                    "type": "default",
+                    "type": "vroid_hub",  # as the sync maps a VRM 0.x model (docs/vroid.md)
                     "allowModification": False,
                     "allowRedistribution": False,
                     "requireCredit": True,
