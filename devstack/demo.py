@@ -138,9 +138,15 @@ def load(stack: Stack) -> None:
 
 def banner(stack: Stack, info: dict[str, Any]) -> str:
     gw = info["gatewayUrl"]
+    web_app = info.get("webAppUrl")
     lines = [
         "",
         "V-Chat local stack",
+        *(
+            [f"  web app          {web_app}   (open it in two windows, sign up twice, match: README)"]
+            if web_app
+            else []
+        ),
         f"  gateway          {gw}   (HTTP functions at {gw}/<function>/<path>)",
         f"  event router     {info['eventRouterUrl']}   (GET /deliveries, GET /scheduler/jobs)",
         f"  Firestore        {info['FIRESTORE_EMULATOR_HOST']}",

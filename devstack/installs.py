@@ -88,3 +88,25 @@ def ensure_npm_package(folder: Path, echo: Callable[[str], None] = print) -> Pat
             raise InstallError(f"npm ci in {folder.relative_to(ROOT)} failed:\n{result.stderr[-2000:]}")
         stamp.write_text(wanted)
     return folder / "node_modules"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium(echo: Callable[[str], None] = print) -> Path:
+    """Debian's Chromium for the browser test (playwright-core drives it; Playwright's own browser
+    download does not work on this network). Installed with apt when missing and root, like redis."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.geteuid() != 0:
+        raise InstallError("chromium is not installed: run `sudo apt-get install -y chromium`")
+    echo("  installing chromium with apt-get (once, a few minutes) ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    return CHROMIUM
