@@ -4,7 +4,7 @@
   now: regenerated into a temporary folder and compared file by file, so a document changed without
   `npm run generate` fails here with the diff.
 - `tsc --noEmit` (strict) over the client, its compile-time checks (test/types.ts: wrong calls must
-  not compile) and the reference web app.
+  not compile) and the reference web app; the app's production build.
 - The client's runtime behaviour (errors, Retry-After) with `node --test`.
 Each package is installed with `npm ci` from its lock file on first use (devstack/installs.py).
 """
@@ -80,3 +80,21 @@ def test_the_client_behaves(client_bin: Path, tmp_path: Path) -> None:
     (out / "package.json").write_text(json.dumps({"type": "module"}))
     output = run(["node", "--test", str(out / "test" / "client.test.js")], CLIENT)
     assert "# fail 0" in output, output
+
+
+@pytest.fixture(scope="module")
+def web_app_bin() -> Path:
+    return installs.ensure_npm_package(WEB_APP, echo=lambda line: None) / ".bin"
+
+
+def test_the_web_app_type_checks(web_app_bin: Path) -> None:
+    # The app (browser code, with @vchat/client from source) and its Vite config (Node code).
+    run([str(web_app_bin / "tsc"), "--noEmit", "-p", "tsconfig.json"], WEB_APP)
+    run([str(web_app_bin / "tsc"), "--noEmit", "-p", "tsconfig.node.json"], WEB_APP)
+
+
+def test_the_web_app_builds(web_app_bin: Path, tmp_path: Path) -> None:
+    # What a deployment ships: one production bundle (config.json is added beside it per environment).
+    run([str(web_app_bin / "vite"), "build", "--outDir", str(tmp_path / "dist"), "--emptyOutDir"], WEB_APP)
+    assert (tmp_path / "dist" / "index.html").exists()
+    assert list((tmp_path / "dist" / "assets").glob("*.js"))
