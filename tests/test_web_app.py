@@ -38,16 +38,18 @@ REPORTS = ROOT / "build" / "reports" / "web-app"
 
 
 def seed_invitation(stack: Stack) -> str:
-    """A recruiting invitation the list in the app must show, hosted by a Discord member."""
+    """A recruiting invitation the list in the app must show, hosted by a Discord member. The list is
+    ordered by start time and the app shows its first page: started a month ago (and not over), it
+    comes before whatever other tests created."""
     host = str(uuid.uuid4().int)[:18]
     name = f"Web app meetup {uuid.uuid4().hex[:6]}"
-    start = datetime.now(UTC) + timedelta(days=1)
+    start = datetime.now(UTC) - timedelta(days=30)
     body = {
         "id": str(uuid.uuid4().int)[:18],
         "threadId": str(uuid.uuid4().int)[:18],
         "eventName": name,
         "startTime": start.isoformat(),
-        "endTime": (start + timedelta(hours=2)).isoformat(),
+        "endTime": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
         "worldName": "The Great Pug",
         "tag": "まったり",
         "description": "",
