@@ -122,7 +122,8 @@ def test_listener_semantics_as_docs_frontend_md_describes_them(stack: Stack, tmp
     config = tmp_path / "webapp.json"
     config.write_text(json.dumps(webapp.public_config(stack.info())))
     result = subprocess.run(
-        ["node", str(E2E / "listeners.mjs"), "--config", str(config)],
+        # Each wait ends as soon as its fact holds; the long bound is for a machine busy with other work.
+        ["node", str(E2E / "listeners.mjs"), "--config", str(config), "--timeout-ms", "60000"],
         cwd=webapp.WEB_APP_DIR,
         capture_output=True,
         text=True,
