@@ -127,7 +127,7 @@ def test_listener_semantics_as_docs_frontend_md_describes_them(stack: Stack, tmp
         cwd=webapp.WEB_APP_DIR,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     seen = json.loads(result.stdout.strip().splitlines()[-1])
