@@ -49,14 +49,23 @@ def _storable(value: Any) -> bool:
 @given(JSON_VALUES)
 def test_any_json_value_decodes_exactly_or_is_refused_naming_where(value: Any) -> None:
     raw = json.dumps(value).encode()
+    # What the bytes say, read by the standard parser: two surrogates that form a pair in `value`
+    # are written as "\\ud800\\udc00", which every JSON reader reads as the one character U+10000.
+    meant = json.loads(raw)
     try:
         decoded = decode_json(raw)
     except ApiError as error:
         assert error.status == 400
-        assert not _storable(value)
+        assert not _storable(meant)
         assert error.field  # names the key path, or `body` for a bare string
         return
-    assert _storable(value) and decoded == value
+    assert _storable(meant) and decoded == meant
+
+
+def test_a_surrogate_pair_in_escapes_is_one_storable_character() -> None:
+    assert decode_json(json.dumps({"\ud800\udc00": "\ud83d\ude00"}).encode()) == {"\U00010000": "\U0001f600"}
+    with pytest.raises(ApiError):
+        decode_json(json.dumps({"a": "\udc00\ud800"}).encode())  # reversed: two lone surrogates
 
 
 @settings(max_examples=300, deadline=None)
