@@ -158,9 +158,10 @@ def wait_for_summary(stack: Stack, event_id: str, timeout_s: float = 600) -> dic
     log = stack.logs_dir / "fn-sync_vrm_models.log"
     while time.monotonic() < deadline:
         for line in log.read_text(errors="replace").splitlines():
-            if line.startswith("{") and event_id in line:
+            if line.startswith("{"):
                 entry = json.loads(line)
-                if entry.get("message") == "vrm sync finished":
+                # Exact match: the emulator's message ids are small numbers, found inside other lines.
+                if entry.get("message") == "vrm sync finished" and entry.get("eventId") == event_id:
                     return dict(entry)
         time.sleep(0.5)
     raise TimeoutError("the function did not finish the sync")
@@ -216,6 +217,8 @@ def main() -> None:
         via_index = bench.through_function(full_compare=False)
         bench.change_upstream()
         via_full = bench.through_function(full_compare=True)
+        assert via_index["indexRead"] and via_full["fullCompare"], (via_index, via_full)
+        assert via_index["writes"] == via_full["writes"] == CHANGED, (via_index, via_full)
         print_report(args, naive_s, first, rows, via_index, via_full)
     run.publish(headline(naive_s, first, rows, via_index, via_full))
 
