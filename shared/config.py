@@ -694,6 +694,14 @@ class Settings:
     vrm_sync_batch_size = integer(
         "VRM_SYNC_BATCH_SIZE", 500, 1, 500, used_by="sync_vrm_models", meaning="Firestore writes per batch"
     )
+    vrm_sync_full_compare_h = integer(
+        "VRM_SYNC_FULL_COMPARE_H",
+        24,
+        0,
+        8760,
+        used_by="sync_vrm_models",
+        meaning="a run compares every listed document instead of trusting the content index once the last full compare is this old (hours; 0: every run), repairing documents changed behind the sync's back",
+    )
 
 
 _settings: Settings | None = None

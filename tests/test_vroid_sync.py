@@ -1,14 +1,13 @@
 """`sync_vrm_models` through the real path: scheduler job `vrm-sync` -> Pub/Sub -> function ->
 stand-in VRoid Hub -> Firestore emulator. Faults are scripted on the stand-in (`POST /_control`),
-which every test resets when it ends; `vrmModels` and the stored refresh token are cleared before."""
+which every test resets when it ends; `vrmModels`, the stored refresh token and the content index
+are cleared before. The content index itself: tests/test_vroid_sync_index.py."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -16,7 +15,16 @@ from devstack.stack import Stack
 from shared.clients.firestore import get_firestore
 from shared.vroid.job import STATE_DOCUMENT
 from shared.vroid.sync import COLLECTION
-from tests.conftest import http, wait_for
+from tests.conftest import http
+from tests.vroid_helpers import (
+    VroidHub,
+    documents,
+    fire_sync,
+    fresh_hub,
+    publish_sync,
+    state_document,
+    wait_for_result,
+)
 
 DEFECT_REASONS = {
     "missing_name": "missing_name",
@@ -30,78 +38,10 @@ DEFECT_REASONS = {
 }
 
 
-class VroidHub:
-    """The stand-in VRoid Hub of the stack, seen from a test."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.url = f"http://127.0.0.1:{stack.port('vroid')}"
-
-    def control(self, **body: Any) -> dict[str, Any]:
-        status, state, _ = http("POST", f"{self.url}/_control", body)
-        assert status == 200, state
-        return dict(state)
-
-    def state(self) -> dict[str, Any]:
-        return dict(http("GET", f"{self.url}/_control")[1])
-
-    def catalog(self) -> dict[str, list[dict[str, Any]]]:
-        return dict(http("GET", f"{self.url}/_control/catalog")[1])
-
-    def unique_entries(self) -> dict[int, dict[str, Any]]:
-        """Listed entries by catalog position (ids may be missing in malformed ones)."""
-        catalog = self.catalog()
-        state = self.state()["catalog"]
-        start = state["staff_picks"] - state["overlap"]
-        by_position: dict[int, dict[str, Any]] = {}
-        for i, raw in enumerate(catalog["staff_picks"]):
-            by_position[i] = raw
-        for i, raw in enumerate(catalog["hearts"]):
-            by_position[start + i] = raw
-        return by_position
-
-
 @pytest.fixture
 def vroid(stack: Stack) -> Iterator[VroidHub]:
-    hub = VroidHub(stack)
-    hub.control(reset=True)
-    db = get_firestore()
-    for snapshot in db.collection(COLLECTION).stream():
-        snapshot.reference.delete()
-    db.collection(STATE_DOCUMENT[0]).document(STATE_DOCUMENT[1]).delete()
-    try:
+    with fresh_hub(stack) as hub:
         yield hub
-    finally:
-        hub.control(reset=True)
-
-
-def fire_sync(stack: Stack) -> dict[str, Any]:
-    """Run the `vrm-sync` job now and return the function's result (its summary)."""
-    status, fired, _ = http("POST", f"{stack.router_url}/scheduler/jobs/vrm-sync:run")
-    assert status == 200, fired
-    return wait_for_result(stack, fired["messageId"])
-
-
-def wait_for_result(stack: Stack, event_id: str) -> dict[str, Any]:
-    def handled() -> dict[str, Any]:
-        path = stack.logs_dir / "fn-sync_vrm_models.log"
-        for line in path.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                entry = json.loads(line)
-                if entry.get("message") == "pubsub event handled" and entry.get("eventId") == event_id:
-                    return dict(entry["result"])
-        return {}
-
-    return wait_for(handled, timeout_s=120)
-
-
-def state_document() -> dict[str, Any]:
-    snapshot = get_firestore().collection(STATE_DOCUMENT[0]).document(STATE_DOCUMENT[1]).get()
-    return snapshot.to_dict() or {}
-
-
-def documents() -> dict[str, dict[str, Any]]:
-    return {s.id: s.to_dict() or {} for s in get_firestore().collection(COLLECTION).stream()}
 
 
 def test_first_sync_writes_every_valid_model_and_skips_bad_entries(stack: Stack, vroid: VroidHub) -> None:
@@ -273,11 +213,7 @@ def test_rotated_refresh_token_is_kept_for_the_next_run(stack: Stack, vroid: Vro
 
 
 def test_unknown_message_kinds_are_logged_and_acknowledged(stack: Stack, vroid: VroidHub) -> None:
-    data = base64.b64encode(json.dumps({"kind": "resync-everything"}).encode()).decode()
-    url = f"http://127.0.0.1:{stack.port('pubsub')}/v1/projects/{stack.project}/topics/vrm-sync:publish"
-    status, body, _ = http("POST", url, {"messages": [{"data": data}]})
-    assert status == 200
-    result = wait_for_result(stack, body["messageIds"][0])
+    result = publish_sync(stack, {"kind": "resync-everything"})
     assert result == {"ignored": True, "kind": "resync-everything"}
     assert documents() == {}
     assert vroid.state()["counters"]["api_calls"] == 0

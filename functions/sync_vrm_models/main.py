@@ -1,6 +1,8 @@
 """`sync_vrm_models` (Pub/Sub `vrm-sync`, fired by Cloud Scheduler every 6 hours with `{"kind": "sync"}`).
 
 Copies VRoid Hub's staff picks and the curator's hearted models into `vrmModels` (shared/vroid).
+`{"kind": "sync", "fullCompare": true}` makes the run compare every listed document instead of
+trusting the content index (after restoring `vrmModels` from a backup, or editing it by hand).
 Unknown message kinds are logged and acknowledged. A refused curator authorization is logged as an
 error and acknowledged too (redelivery cannot fix it; the next schedule tries again); any other
 failure raises, so Pub/Sub redelivers and the idempotent sync runs again.
@@ -33,7 +35,7 @@ def sync_vrm_models(message: PubSubMessage) -> dict[str, Any]:
         )
         return {"ignored": True, "kind": kind}
     try:
-        report = job.run(get_firestore())
+        report = job.run(get_firestore(), full_compare=payload.get("fullCompare") is True)
     except VroidAuthError as exc:
         log.log_event(logger, "vrm sync: VRoid Hub authorization refused", logging.ERROR, error=str(exc))
         return {"failed": "vroid_auth"}

@@ -3,6 +3,8 @@
 Config (env; the three secrets come from Secret Manager in production):
 - VROID_API_URL (https://hub.vroid.com), VROID_CLIENT_ID, VROID_CLIENT_SECRET, VROID_REFRESH_TOKEN
 - VROID_PAGE_SIZE (1..100, default 100), VRM_SYNC_BATCH_SIZE (1..500, default 500)
+- VRM_SYNC_FULL_COMPARE_H (0..8760, default 24): how old the last full compare may get before a run
+  compares every listed document again instead of trusting the content index (0: every run)
 
 VRoid Hub can rotate the refresh token on every grant and revoke the old one, which would strand the
 secret after the first run. The rotated token is therefore kept in the server-only document
@@ -13,13 +15,13 @@ stores a new secret (re-authorization), the fingerprint no longer matches and th
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared import vocab
 from shared.config import settings
 from shared.vroid.client import Credentials, VroidHubClient
-from shared.vroid.sync import SyncReport, run_sync
+from shared.vroid.sync import IndexPolicy, SyncReport, run_sync
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -61,7 +63,15 @@ class RefreshTokenStore:
         )
 
 
-def run(db: firestore.Client, now: datetime | None = None) -> SyncReport:
+def index_policy(full_compare_requested: bool = False) -> IndexPolicy:
+    hours = settings().vrm_sync_full_compare_h
+    return IndexPolicy(
+        full_compare_every=timedelta(hours=hours) if hours else None,
+        full_compare_requested=full_compare_requested,
+    )
+
+
+def run(db: firestore.Client, now: datetime | None = None, *, full_compare: bool = False) -> SyncReport:
     cfg = settings()
     secret = cfg.vroid_refresh_token
     store = RefreshTokenStore(db, secret)
@@ -74,6 +84,7 @@ def run(db: firestore.Client, now: datetime | None = None) -> SyncReport:
             now or datetime.now(UTC),
             page_size=cfg.vroid_page_size,
             batch_size=cfg.vrm_sync_batch_size,
+            policy=index_policy(full_compare),
         )
     finally:
         client.close()

@@ -4,11 +4,21 @@ One run:
 1. list every source to the end (a failed source fails the run before anything is written, so a
    partial listing can never unpublish models);
 2. map and validate each entry (bad entries are skipped and counted by reason);
-3. read the existing documents of the listed ids, and the ids of public documents;
+3. find what changed. Usually through the content index (shared/vroid/index.py: vrm id -> digest of
+   the content, public or not): read the index, then only the documents it cannot vouch for: listed
+   models whose digest or public flag differs or that it lacks, indexed public models no longer
+   listed, and ids a run that died was writing. A full compare instead reads every listed document
+   and queries the public ids, as every run once did: when the index is missing, invalid, corrupt
+   or of another format, when the last full compare is older than VRM_SYNC_FULL_COMPARE_H (or that
+   is 0), or when the message asks for one. It repairs what changed behind the sync's back (a
+   document deleted or edited by hand), which the index cannot see;
 4. write only documents whose content changed, with merge semantics (fields the sync does not own,
    such as `vrmFileUrl` / `cloudflareR2Key`, are left alone), in batches of at most 500 writes;
    `createdAt` only when the document is new, `syncedAt` on every write;
-5. mark public documents that no source lists any more `isPublic: false` (never delete).
+5. mark public documents that no source lists any more `isPublic: false` (never delete);
+6. save the index (header + changed shards, one batch). Before step 4 the ids about to be written
+   are marked pending in the index header, so a run dying between 4 and 6 only makes the next run
+   read those documents again.
 
 Running it twice with the same listing writes nothing the second time (idempotent).
 """
@@ -17,13 +27,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import vocab
+from shared.vroid import index
 from shared.vroid.client import VroidHubClient
+from shared.vroid.index import UNKNOWN, Entry
 from shared.vroid.mapping import CONTENT_FIELDS, InvalidModel, MappedModel, map_model, model_id_of
 
 if TYPE_CHECKING:
@@ -53,6 +65,74 @@ class Plan:
     unchanged: int = 0
     unpublished: int = 0
     unpublish_skipped: bool = False
+    unpublished_ids: list[str] = field(default_factory=list)
+
+
+class Phases:
+    """Milliseconds per phase of a run, in the order they ran (the summary's `phasesMs`)."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        """Ends phase `name` (the time since the previous lap)."""
+        mark = time.perf_counter()
+        self.ms[name] = self.ms.get(name, 0.0) + (mark - self._mark) * 1000
+        self._mark = mark
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: round(ms, 1) for name, ms in self.ms.items()}
+
+
+@dataclass(frozen=True)
+class IndexPolicy:
+    """When a run compares in full instead of trusting the index."""
+
+    full_compare_every: timedelta | None = timedelta(hours=24)  # None: every run
+    full_compare_requested: bool = False
+
+    def full_compare_reason(self, loaded: index.LoadedIndex, now: datetime) -> str | None:
+        if self.full_compare_requested:
+            return "requested"
+        if self.full_compare_every is None:
+            return "every run"
+        if loaded.status != "ok":
+            return loaded.status  # missing, invalid, format, corrupt
+        last = loaded.full_compared_at
+        if last is None or now - last >= self.full_compare_every:
+            return "due"
+        return None
+
+
+@dataclass
+class Prepared:
+    """What a run decided before writing: the plan, and what it believes each document holds."""
+
+    listing: Listing
+    plan: Plan
+    loaded: index.LoadedIndex
+    listed: dict[str, Entry]  # the entry each listed model's document holds once the plan is written
+    known: dict[str, Entry]  # the entry each document holds now, as far as the run knows
+    full_compare_reason: str | None
+    models_read: int
+    phases: Phases = field(default_factory=lambda: Phases())
+
+    @property
+    def full_compare(self) -> bool:
+        return self.full_compare_reason is not None
+
+
+@dataclass
+class IndexReport:
+    full_compare: bool
+    full_compare_reason: str | None
+    read: bool  # the index was read and trusted
+    documents_read: int  # index documents (header + shards)
+    entries: int
+    shards: int
+    shards_written: int
+    conflict: bool
 
 
 @dataclass
@@ -62,9 +142,12 @@ class SyncReport:
     batches: int
     duration_ms: float
     client: dict[str, Any]
+    models_read: int = 0
+    index: IndexReport | None = None
+    phases: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        report = {
             "entries": self.listing.entries,
             "pages": self.listing.pages,
             "perSource": self.listing.per_source,
@@ -79,8 +162,22 @@ class SyncReport:
             "writes": len(self.plan.writes),
             "batches": self.batches,
             "durationMs": round(self.duration_ms, 1),
+            "phasesMs": self.phases,
+            "modelsRead": self.models_read,
             "vroidHub": self.client,
         }
+        if self.index is not None:
+            report |= {
+                "documentsRead": self.models_read + self.index.documents_read,
+                "fullCompare": self.index.full_compare,
+                "fullCompareReason": self.index.full_compare_reason,
+                "indexRead": self.index.read,
+                "indexEntries": self.index.entries,
+                "indexShards": self.index.shards,
+                "indexShardsWritten": self.index.shards_written,
+                "indexConflict": self.index.conflict,
+            }
+        return report
 
 
 # -- 1 + 2: list and map ----------------------------------------------------------------------------
@@ -126,10 +223,17 @@ def plan_writes(
     existing: dict[str, dict[str, Any]],
     public_ids: Iterable[str],
     now: datetime,
+    compare: Collection[str] | None = None,
 ) -> Plan:
-    """What to write: changed listed models, and public models no source lists any more."""
+    """What to write: changed listed models, and public models no source lists any more.
+
+    `existing` holds the documents read; `compare` limits the comparison to those listed ids (the
+    index vouches for the others, counted unchanged); None compares every listed model."""
     plan = Plan()
     for vrm_id, mapped in listing.models.items():
+        if compare is not None and vrm_id not in compare:
+            plan.unchanged += 1
+            continue
         current = existing.get(vrm_id)
         if not content_changed(current, mapped.content):
             plan.unchanged += 1
@@ -149,7 +253,26 @@ def plan_writes(
     for vrm_id in gone:
         plan.writes.append((vrm_id, {"isPublic": False, "syncedAt": now}))
         plan.unpublished += 1
+        plan.unpublished_ids.append(vrm_id)
     return plan
+
+
+def index_after(prepared: Prepared) -> dict[str, Entry]:
+    """The entries once the plan is written: every listed model holds its mapped content (unchanged
+    or written), unpublished ones are no longer public; documents neither listed nor public drop out,
+    unless nothing valid was listed (an outage says nothing about them: keep what is known)."""
+    if not prepared.listing.models:
+        return {vrm_id: entry for vrm_id, entry in prepared.known.items() if index.indexable(vrm_id)}
+    entries = dict(prepared.known)
+    entries.update(prepared.listed)
+    for vrm_id in prepared.plan.unpublished_ids:
+        entries[vrm_id] = Entry(entries[vrm_id].digest if vrm_id in entries else UNKNOWN, False)
+    listed = prepared.listing.models
+    return {
+        vrm_id: entry
+        for vrm_id, entry in entries.items()
+        if (entry.public or vrm_id in listed) and index.indexable(vrm_id)
+    }
 
 
 # -- Firestore --------------------------------------------------------------------------------------
@@ -190,6 +313,80 @@ def commit_writes(
     return batches
 
 
+def prepare(
+    db: firestore.Client, listing: Listing, now: datetime, policy: IndexPolicy, phases: Phases | None = None
+) -> Prepared:
+    """Read what the run must read (index and/or documents) and plan the writes; nothing is written."""
+    phases = phases or Phases()
+    loaded = index.read_header(db)
+    reason = policy.full_compare_reason(loaded, now)
+    if reason is None:
+        index.read_shards(db, loaded)
+        reason = policy.full_compare_reason(loaded, now)  # "corrupt" if a shard did not check out
+    phases.lap("indexRead")
+    listed = {vrm_id: index.entry_of(mapped.content) for vrm_id, mapped in listing.models.items()}
+    phases.lap("digests")
+    if reason is not None:
+        existing = read_existing(db, listing.models)
+        public = public_ids(db)
+        phases.lap("documentsRead")
+        known = {vrm_id: index.entry_of(document) for vrm_id, document in existing.items()}
+        for vrm_id in public - known.keys():
+            known[vrm_id] = Entry(UNKNOWN, True)  # a public document not listed validly: content unread
+        plan = plan_writes(listing, existing, public, now)
+        phases.lap("plan")
+        # A query is billed one read per document returned, and one when it returns none.
+        read = len(listing.models) + max(1, len(public))
+        return Prepared(listing, plan, loaded, listed, known, reason, read, phases)
+    trusted = loaded.entries
+    to_read = {vrm_id for vrm_id, entry in listed.items() if trusted.get(vrm_id) != entry}
+    # Ids a run marked pending and may have written without saving the index: their entries may be
+    # stale in either direction (an unpublished model relisted unchanged matches its old entry).
+    to_read |= loaded.pending
+    if listing.models:  # with nothing valid listed nothing is unpublished, so none of them is needed
+        to_read |= {
+            vrm_id for vrm_id, entry in trusted.items() if entry.public and vrm_id not in listing.seen_ids
+        }
+    existing = read_existing(db, to_read)
+    phases.lap("documentsRead")
+    known = {vrm_id: entry for vrm_id, entry in trusted.items() if vrm_id not in to_read}
+    known.update((vrm_id, index.entry_of(document)) for vrm_id, document in existing.items())
+    public = {vrm_id for vrm_id, entry in known.items() if entry.public}
+    plan = plan_writes(listing, existing, public, now, compare=to_read)
+    phases.lap("plan")
+    return Prepared(listing, plan, loaded, listed, known, None, len(to_read), phases)
+
+
+def mark_pending(db: firestore.Client, prepared: Prepared, now: datetime) -> None:
+    index.mark_pending(db, prepared.loaded.handle, [vrm_id for vrm_id, _ in prepared.plan.writes], now)
+
+
+def save_index(db: firestore.Client, prepared: Prepared, now: datetime) -> IndexReport:
+    loaded = prepared.loaded
+    entries = index_after(prepared)
+    carry = loaded.unsettled(now)
+    saved = index.save(
+        db,
+        loaded.handle,
+        entries,
+        full_compared_at=now if prepared.full_compare else loaded.full_compared_at or now,
+        now=now,
+        previous=loaded.shard_texts if not prepared.full_compare else None,
+        carry=carry,
+        carry_at=loaded.pending_at,
+    )
+    return IndexReport(
+        full_compare=prepared.full_compare,
+        full_compare_reason=prepared.full_compare_reason,
+        read=not prepared.full_compare,
+        documents_read=loaded.documents_read,
+        entries=len(entries),
+        shards=saved.shards,
+        shards_written=saved.shards_written,
+        conflict=loaded.handle.conflict,
+    )
+
+
 def run_sync(
     db: firestore.Client,
     client: VroidHubClient,
@@ -197,10 +394,26 @@ def run_sync(
     *,
     page_size: int = 100,
     batch_size: int = MAX_BATCH_WRITES,
+    policy: IndexPolicy | None = None,
 ) -> SyncReport:
     started = time.perf_counter()
+    phases = Phases()
     listing = fetch_listing(client, page_size)
-    existing = read_existing(db, listing.models)
-    plan = plan_writes(listing, existing, public_ids(db), now)
-    batches = commit_writes(db, plan.writes, batch_size)
-    return SyncReport(listing, plan, batches, (time.perf_counter() - started) * 1000, client.stats.as_dict())
+    phases.lap("listing")
+    prepared = prepare(db, listing, now, policy or IndexPolicy(), phases)
+    mark_pending(db, prepared, now)
+    phases.lap("markPending")
+    batches = commit_writes(db, prepared.plan.writes, batch_size)
+    phases.lap("commit")
+    index_report = save_index(db, prepared, now)
+    phases.lap("indexSave")
+    return SyncReport(
+        listing,
+        prepared.plan,
+        batches,
+        (time.perf_counter() - started) * 1000,
+        client.stats.as_dict(),
+        models_read=prepared.models_read,
+        index=index_report,
+        phases=phases.as_dict(),
+    )
