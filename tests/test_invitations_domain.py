@@ -211,6 +211,44 @@ def test_auto_close_completes_finished_invitations_in_batches(
         complete_finished_invitations(engine, now=now, batch_size=0)
 
 
+def test_the_auto_close_job_completes_a_backlog_of_several_batches_in_one_run(
+    engine: Engine, ending: Callable[..., str]
+) -> None:
+    from shared.jobs.auto_close import INVITATION_BATCHES_PER_RUN, Limits, Summary, complete_invitations
+
+    base = datetime(2001, 6, 1, tzinfo=UTC)
+    ids = [ending(base + timedelta(minutes=i)) for i in range(7)]
+    now = base + timedelta(hours=1)
+    limits = Limits(batch_size=2, waiting_max_age=timedelta(minutes=10), presence_grace=timedelta(minutes=1))
+    summary = Summary()
+    complete_invitations(now, limits, summary)  # batches of 2, 2, 2, 1
+    assert (summary.invitations_completed, summary.backlog, summary.errors) == (7, [], {})
+    assert statuses(engine, ids) == ["completed"] * 7
+    # A backlog beyond INVITATION_BATCHES_PER_RUN batches: the run stops there and says so.
+    more = [ending(base + timedelta(hours=2, seconds=i)) for i in range(INVITATION_BATCHES_PER_RUN + 1)]
+    single = Limits(batch_size=1, waiting_max_age=timedelta(minutes=10), presence_grace=timedelta(minutes=1))
+    summary = Summary()
+    complete_invitations(base + timedelta(hours=3), single, summary)
+    assert (summary.invitations_completed, summary.backlog) == (INVITATION_BATCHES_PER_RUN, ["invitations"])
+    assert statuses(engine, more) == ["completed"] * INVITATION_BATCHES_PER_RUN + ["recruiting"]
+
+
+def test_auto_close_reads_due_rows_in_end_time_order_without_sorting_the_backlog(engine: Engine) -> None:
+    from shared.invitations.completion import Q4
+
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text("SET LOCAL enable_seqscan = off"))  # the test table is small
+        plan = "\n".join(
+            row[0]
+            for row in conn.execute(
+                sqlalchemy.text(f"EXPLAIN (COSTS OFF) {Q4}"), {"now": datetime(2001, 1, 1), "batch_size": 200}
+            )
+        )
+        conn.rollback()
+    assert "idx_invitation_auto_close" in plan, plan
+    assert "Sort" not in plan, plan  # the LIMIT stops the ordered index scan after one batch
+
+
 def test_auto_close_skips_rows_locked_by_a_join_instead_of_waiting(
     engine: Engine, ending: Callable[..., str]
 ) -> None:

@@ -337,11 +337,10 @@ EXPECTED_INDEXES = {
     "uq_invitation_thread_id": "ON public.invitations USING btree (thread_id)",
     "idx_invitation_list": "ON public.invitations USING btree (status, tag, start_time)",
     "idx_invitation_host": "ON public.invitations USING btree (host_id, start_time DESC)",
-    "idx_invitation_auto_close": "ON public.invitations USING btree (status, end_time) "
+    "idx_invitation_auto_close": "ON public.invitations USING btree (end_time) "
     "WHERE ((status)::text = ANY "
     "((ARRAY['recruiting'::character varying, 'full'::character varying])::text[]))",
-    "idx_invitation_recent": "ON public.invitations USING btree (start_time DESC)",
-    "idx_invitation_active": "ON public.invitations USING btree (tag, start_time) WHERE ((status)::text = "
+    "idx_invitation_active": "ON public.invitations USING btree (tag, start_time, id) WHERE ((status)::text = "
     "'recruiting'::text)",
     "participants_pkey": "ON public.participants USING btree (id)",
     "unique_participant": "ON public.participants USING btree (invitation_id, user_id)",

@@ -51,3 +51,27 @@ def test_server_reported_errors_keep_the_connection(stack: Stack) -> None:
         assert conn.connection.dbapi_connection is not first
         assert conn.execute(sqlalchemy.text("SELECT 41 + 1")).scalar() == 42
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "2025-01-01 00:00:00",
+        "2025-01-01 00:00:00.5",
+        "2026-11-30 06:30:12.345",
+        "1999-12-31 23:59:59.999999",
+        "infinity",
+        "-infinity",
+        "12000-01-01 00:00:00",
+    ],
+)
+def test_timestamps_read_through_the_pool_equal_pg8000s_own_reading(stack: Stack, literal: str) -> None:
+    from pg8000.converters import timestamp_in
+
+    with postgres.get_engine().connect() as conn:
+        value = conn.execute(sqlalchemy.text("SELECT CAST(:v AS timestamp)"), {"v": literal}).scalar()
+        text = conn.execute(
+            sqlalchemy.text("SELECT CAST(CAST(:v AS timestamp) AS text)"), {"v": literal}
+        ).scalar()
+    expected = timestamp_in(text)  # what the driver's default reader makes of the server's text
+    assert value == expected and type(value) is type(expected)

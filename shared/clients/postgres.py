@@ -8,7 +8,8 @@ requests).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from shared.config import settings
 from shared.lazy import Lazy
@@ -32,6 +33,26 @@ def _invalidate_unless_server_error(context: ExceptionContext) -> None:
     if not _server_reported(context.original_exception):
         context.is_disconnect = True
         context.invalidate_pool_on_disconnect = False
+
+
+TIMESTAMP_OID = 1114  # timestamp without time zone: every time column of the invitations schema
+
+
+def parse_timestamp(text: str) -> Any:
+    """pg8000 reads a TIMESTAMP with datetime.strptime, about 100 times slower than fromisoformat
+    (a 20-row invitations page has 40 of them: half a millisecond of CPU per page on a busy
+    instance). Same values: PostgreSQL's text form is ISO 8601; what fromisoformat refuses
+    ('infinity', years beyond 9999, BC dates) goes to pg8000's own parser, as before."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        from pg8000.converters import timestamp_in
+
+        return timestamp_in(text)
+
+
+def _register_fast_timestamps(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.register_in_adapter(TIMESTAMP_OID, parse_timestamp)
 
 
 def pool_limits(pool_size: int) -> dict[str, int]:
@@ -72,6 +93,7 @@ def _create() -> Engine:
             **pool,
         )
     sqlalchemy.event.listen(engine, "handle_error", _invalidate_unless_server_error)
+    sqlalchemy.event.listen(engine, "connect", _register_fast_timestamps)
     return engine
 
 

@@ -1,10 +1,12 @@
 """Q4: complete the invitations whose end time has passed, in bounded batches.
 
-`auto_close` calls `complete_finished_invitations` in a loop until it returns fewer than
-`batch_size`. Each call is one statement: a CTE picks at most `batch_size` due rows through
-idx_invitation_auto_close and locks them with FOR UPDATE SKIP LOCKED, so two overlapping runs (a
-slow minute, a retried message) split the work instead of waiting on each other, and a join that
-holds an invitation's lock is skipped this minute rather than blocked.
+`auto_close` calls `complete_finished` in a loop until it returns fewer than `batch_size`. Each call
+is one statement in its own transaction: a CTE reads the due rows in end_time order from
+idx_invitation_auto_close (end_time, open statuses only), stops after `batch_size` of them, and locks
+them with FOR UPDATE SKIP LOCKED, so two overlapping runs (a slow minute, a retried message) split the
+work instead of waiting on each other, and a join that holds an invitation's lock is skipped this
+minute rather than blocked. A smaller batch is a shorter statement: the rows it locks are released
+sooner, whatever the backlog.
 """
 
 from __future__ import annotations

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Client
 
 
+# The invitations part completes at most this many batches of AUTO_CLOSE_BATCH_SIZE per run.
+INVITATION_BATCHES_PER_RUN = 50
+
+
 @dataclass
 class Summary:
     rooms_expired: int = 0
@@ -132,13 +136,14 @@ def complete_invitations(now: datetime, limits: Limits, summary: Summary) -> Non
     from shared.discord.publish import refresh_invitations
     from shared.invitations.completion import complete_finished
 
-    # Several bounded UPDATEs, at most 10 per run: a large backlog drains over a few minutes.
-    for _ in range(10):
-        done = complete_finished(get_engine(), now=now, batch_size=limits.batch_size * 5)
+    # One short UPDATE per batch (its row locks, which a join of the same invitation waits for, last
+    # one batch), up to INVITATION_BATCHES_PER_RUN of them: a large backlog drains over a few minutes.
+    for _ in range(INVITATION_BATCHES_PER_RUN):
+        done = complete_finished(get_engine(), now=now, batch_size=limits.batch_size)
         summary.invitations_completed += len(done)
         if done:
             refresh_invitations(done)  # a failure is this part's error in the summary
-        if len(done) < limits.batch_size * 5:
+        if len(done) < limits.batch_size:
             return
     summary.backlog.append("invitations")
 
