@@ -71,8 +71,9 @@ discord-interaction: setup
 discord-token: setup
 	@$(PY) -m standins.discord token $(USER)
 
+# All benchmarks, or a selection: make bench BENCH="cold_import cascade"
 bench: setup
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH)
 
 lock: setup
 	$(PY) -m pip freeze --exclude-editable | sed '1i # Pinned with `pip freeze` from requirements/dev.in; regenerate with `make lock`.' > requirements/dev.txt

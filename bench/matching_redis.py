@@ -85,10 +85,10 @@ def fill(client: redis.Redis, users: int, seed: int, blocks_per_user: int = 0) -
         block(client, users, blocks_per_user, random.Random(seed + 1))
 
 
-def redis_benchmark(port: int, n: int, *command: str) -> float:
+def redis_benchmark(port: int, n: int, *command: str, clients: int = CLIENTS) -> float:
     """requests per second reported by redis-benchmark for `command`."""
     out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-n", str(n), "-c", str(CLIENTS), "-r", "100000000000", "--csv",
+        ["redis-benchmark", "-p", str(port), "-n", str(n), "-c", str(clients), "-r", "100000000000", "--csv",
          *command],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
@@ -129,6 +129,7 @@ def main() -> None:
         commands: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}  # Redis commands per pair
         sismember: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}
         leftovers: dict[int, list[int]] = {b: [] for b in BLOCK_VARIANTS}
+        one_connection: list[float] = []  # pair.lua, 16 pairs/call, 1 connection, no blocks
         for round_no in range(args.rounds):
             seed = 7 + round_no
             ceiling.append(redis_benchmark(port, 200_000, "evalsha", trivial_sha, "0"))
@@ -147,6 +148,19 @@ def main() -> None:
                     claims = client.zcard(keys.MATCHING_CLAIMS)
                     assert claims == calls * size, f"expected {calls * size} claims, got {claims}"
                     per_call[(blocks_per_user, size)].append(rate * size)
+                if blocks_per_user == 0:
+                    # The script alone over one connection, as one worker drives it: the Python
+                    # worker's own ceiling (what the client adds is the gap to this row).
+                    fill(client, args.users, seed, 0)
+                    client.script_load(pair_text)
+                    now = int(time.time() * 1000)
+                    rate = redis_benchmark(
+                        port, PAIRS_PER_BENCH // 16, "evalsha", pair_sha, "2", keys.MATCHING_QUEUE,
+                        keys.MATCHING_CLAIMS, keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX,
+                        keys.MATCHING_CLAIM_PREFIX, str(now), str(now + 60_000), keys.BLOCKS_PREFIX,
+                        *(f"p{n}:__rand_int__" for n in range(16)), clients=1,
+                    )  # fmt: skip
+                    one_connection.append(rate * 16)
                 fill(client, args.users, seed, blocks_per_user)
                 client.script_load(pair_text)
                 client.config_resetstat()
@@ -183,10 +197,16 @@ def main() -> None:
                 base = statistics.median(per_call[(0, size)])
                 label = f"pair.lua, {size} pair(s)/call, {blocks_per_user} blocks/user (pairs/s)"
                 print(f"{label:<70} {rate:>10.0f} {rate / c:>10.2f} {rate / base:>12.2f}")
+            if blocks_per_user == 0:
+                alone = statistics.median(one_connection)
+                label = "pair.lua, 16 pair(s)/call, 0 blocks/user, 1 connection (pairs/s)"
+                print(f"{label:<70} {alone:>10.0f} {alone / c:>10.2f} {1.0:>12.2f}")
             rate = statistics.median(python_rates[blocks_per_user])
             base = statistics.median(python_rates[0])
             label = f"one Python worker, 16 pairs/call, {blocks_per_user} blocks/user (pairs/s)"
             print(f"{label:<70} {rate:>10.0f} {rate / c:>10.2f} {rate / base:>12.2f}")
+        worker = statistics.median(python_rates[0])
+        print(f"one Python worker / pair.lua over 1 connection (no blocks): {worker / alone:.2f}")
         print()
         print(
             f"{'pair.lua, server side, per pair (Python worker run)':<50} {'µs':>8} {'x no blocks':>12} {'commands':>9} {'SISMEMBER':>10} {'left':>5}"

@@ -46,7 +46,7 @@ def test_settings_defaults_and_overrides() -> None:
     ("env", "named"),
     [
         ({"WS_JWKS_URL": "http://x/j"}, "REDIS_URL"),
-        ({"REDIS_URL": "redis://x"}, "WS_JWKS_URL"),
+        ({"REDIS_URL": "redis://127.0.0.1"}, "WS_JWKS_URL"),
         ({**BASE_ENV, "REDIS_URL": "http://x"}, "REDIS_URL"),
         ({**BASE_ENV, "PORT": "http"}, "PORT"),
         ({**BASE_ENV, "REALTIME_MOTION_PER_S": "0"}, "REALTIME_MOTION_PER_S"),

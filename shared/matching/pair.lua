@@ -42,33 +42,47 @@ end
 local skipped, skipped_in, skips = {}, {}, 0
 for i = 1, 16 do skipped_in[i] = 0 end
 
--- The first `n` {uid, place} of class i that are not skipped.
+-- The first `n` {uid, place} of class i that are not skipped, and whether the class may hold more.
 local function first(i, n)
-  local r = redis.call('ZRANGE', keys_of[i], 0, n + skipped_in[i] - 1, 'WITHSCORES')
+  local want = n + skipped_in[i]
+  local r = redis.call('ZRANGE', keys_of[i], 0, want - 1, 'WITHSCORES')
   local h = {}
   for m = 1, #r, 2 do
     if not skipped[r[m]] and #h < n then h[#h + 1] = {r[m], tonumber(r[m + 1])} end
   end
-  return h
+  return h, #r == 2 * want
 end
 
--- heads[i]: the first two {uid, place} of class i, not yet validated against their tickets.
-local heads = {}
-local function load(i) heads[i] = first(i, 2) end
+-- heads[i]: the oldest DEPTH {uid, place} of class i, not yet validated against their tickets;
+-- more[i]: whether the class holds entries beyond them. A claimed pair is taken out of the loaded
+-- heads, so a class is read again only once fewer than two heads are left (a partner for its own
+-- head needs two): a few ZRANGEs per call instead of one or two per pair.
+local DEPTH = math.min(2 + (#ARGV - 6), 8)
+local heads, more = {}, {}
+local function load(i) heads[i], more[i] = first(i, DEPTH) end
 for i = 1, 16 do load(i) end
+
+local function take(i, uid)
+  for m, e in ipairs(heads[i]) do
+    if e[1] == uid then
+      table.remove(heads[i], m)
+      break
+    end
+  end
+  if #heads[i] < 2 and more[i] then load(i) end
+end
 
 local function blocked(a, b)
   return redis.call('SISMEMBER', ARGV[6] .. a, b) == 1 or redis.call('SISMEMBER', ARGV[6] .. b, a) == 1
 end
 
--- The oldest entry of class j that is not `a` and not blocked with `a`: its two loaded heads first,
--- then (only when both were blocked) WINDOW entries deep.
+-- The oldest entry of class j that is not `a` and not blocked with `a`: its loaded heads first,
+-- then (only when all of them were blocked) WINDOW entries deep.
 local function unblocked_in(j, a)
-  local full = #heads[j] == 2
   for _, e in ipairs(heads[j]) do
     if e[1] ~= a and not blocked(a, e[1]) then return e end
   end
-  if not full then return nil end
+  if not more[j] then return nil end
   for _, e in ipairs(first(j, WINDOW + 1)) do
     if e[1] ~= a and not blocked(a, e[1]) then return e end
   end
@@ -141,17 +155,23 @@ while k <= #ARGV do
   if ta and tb then
     local pair_id = ARGV[k]
     k = k + 1
-    for _, m in ipairs({{a[1], ai}, {b[1], bi}}) do
-      redis.call('ZREM', keys_of[m[2]], m[1])
-      redis.call('ZREM', KEYS[1], m[1])
-      redis.call('HSET', ARGV[1] .. m[1], 'pair', pair_id)
+    redis.call('ZREM', KEYS[1], a[1], b[1])
+    if ai == bi then
+      redis.call('ZREM', keys_of[ai], a[1], b[1])
+    else
+      redis.call('ZREM', keys_of[ai], a[1])
+      redis.call('ZREM', keys_of[bi], b[1])
     end
+    redis.call('HSET', ARGV[1] .. a[1], 'pair', pair_id)
+    redis.call('HSET', ARGV[1] .. b[1], 'pair', pair_id)
     redis.call('HSET', ARGV[3] .. pair_id, 'a', a[1], 'b', b[1], 'ta', ta, 'tb', tb,
       'sa', a[2], 'sb', b[2], 'at', ARGV[4])
     redis.call('ZADD', KEYS[2], ARGV[5], pair_id)
-    for _, v in ipairs({pair_id, a[1], b[1], tostring(a[2]), tostring(b[2])}) do result[#result + 1] = v end
-    load(ai)
-    if bi ~= ai then load(bi) end
+    local n = #result
+    result[n + 1], result[n + 2], result[n + 3] = pair_id, a[1], b[1]
+    result[n + 4], result[n + 5] = tostring(a[2]), tostring(b[2])
+    take(ai, a[1])
+    take(bi, b[1])
   end
   -- else: a stale entry was dropped and its class reloaded, or a was skipped; choose again
 end

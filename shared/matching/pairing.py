@@ -16,8 +16,8 @@ past their deadline (`reclaim_stale_claims`), asking Firestore whether the room 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -84,6 +84,13 @@ def _now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
 
+def _pair_ids(count: int) -> list[str]:
+    """Fresh random pair ids (32 hex digits, as a uuid4's hex): one read of the OS's random source
+    for the whole call, not one per pair."""
+    pool = os.urandom(16 * count).hex()
+    return [pool[i : i + 32] for i in range(0, 32 * count, 32)]
+
+
 def claim_pairs(
     max_pairs: int, *, now_ms: int | None = None, client: redis_lib.Redis | None = None
 ) -> list[Claim]:
@@ -99,7 +106,7 @@ def claim_pairs(
             now_ms,
             deadline,
             keys.BLOCKS_PREFIX,
-            *(uuid.uuid4().hex for _ in range(max_pairs)),
+            *_pair_ids(max_pairs),
         ],
         client,
     )
