@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchstack import MACHINE, own_stack, percentile
 
+from bench.report import Row, Run
 from devstack.firestore_rest import unsigned_token
 
 FLOOD_CONNECTIONS = 8
@@ -181,6 +182,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    run = Run("abuse")
     with own_stack("abuse") as stack:
         members = seed(args.users + 1)
         flood_uid = next(iter(members))
@@ -216,6 +218,20 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
+    worst = max(results, key=lambda item: item[1]["flood_p95"] / item[1]["base_p95"])
+    ratio = worst[1]["flood_p95"] / worst[1]["base_p95"]
+    errors = sum(
+        n for _, r in results for code, n in r["normal_statuses"].items() if str(code).startswith("5")
+    )
+    run.publish(
+        [
+            Row(
+                f"one user flooding each HTTP function while {args.users} others use it politely",
+                f"worst p95 with the flood {ratio:.2f}× without ({worst[0].function}; goal ≤ 1.5×: "
+                f"{'met' if ratio <= 1.5 else 'missed'}); 5xx to the polite users: {errors}",
+            )
+        ]
+    )
 
 
 if __name__ == "__main__":

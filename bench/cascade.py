@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchstack import MACHINE, own_stack
 
+from bench.report import Row, Run
 from devstack.firestore_rest import FirestoreRest, unsigned_token
 
 COUNTER = Path(__file__).resolve().parent / "firestore_counter"
@@ -226,6 +227,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    run = Run("cascade")
     with own_stack("cascade", extra_python_path=(COUNTER,)) as stack:
         bench = Bench(stack)
         scenarios: dict[str, Callable[[], dict[str, Any]]] = {
@@ -255,6 +257,23 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
+    run.publish(
+        [
+            Row(f"Firestore cost of one {name.split(' (')[0]}, every function counted", _cost(samples))
+            for name, samples in results.items()
+            if name.startswith(("match", "close"))
+        ]
+    )
+
+
+def _cost(samples: list[dict[str, Any]]) -> str:
+    def med(key: str) -> float:
+        return statistics.median(s[key] for s in samples)
+
+    return (
+        f"{med('events'):g} function invocations after {med('http'):g} HTTP call(s); {med('reads'):g} reads, "
+        f"{med('writes'):g} writes, {med('commits'):g} commits (median of {len(samples)})"
+    )
 
 
 if __name__ == "__main__":

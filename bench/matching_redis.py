@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
+from bench.report import Row, Run  # noqa: E402
 from devstack.stack import free_port  # noqa: E402
 from shared import keys, redis_scripts  # noqa: E402
 from shared.matching import pairing  # noqa: E402
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--users", type=int, default=10_000)
     args = parser.parse_args()
+    run = Run("matching_redis")
     if not shutil.which("redis-benchmark"):
         sys.exit("redis-benchmark is not installed (it comes with redis-server)")
     port = free_port()
@@ -220,6 +222,27 @@ def main() -> None:
                 f"{statistics.median(sismember[blocks_per_user]):>10.1f} "
                 f"{statistics.median(leftovers[blocks_per_user]):>5.0f}"
             )
+        best = max(PAIRS_PER_CALL, key=lambda n: statistics.median(per_call[(0, n)]))
+        best_ratio = statistics.median(per_call[(0, best)]) / c
+        single = statistics.median(per_call[(0, 1)]) / c
+        cmds = statistics.median(commands[0])
+        most_blocks = max(BLOCK_VARIANTS)
+        run.publish(
+            [
+                Row(
+                    f"matching: Redis pairing step (pair.lua), {args.users:,} queued users, × redis-benchmark's "
+                    "EVALSHA `return 1` ceiling in the same run",
+                    f"{best} pairs/call {best_ratio:.2f}× of {c / 1000:.1f}k/s (goal ≥ 0.5: "
+                    f"{'met' if best_ratio >= 0.5 else 'missed'}); 1 pair/call {single:.2f}×; one Python worker "
+                    f"{worker / c:.2f}× = {worker / alone:.2f}× the script over one connection",
+                ),
+                Row(
+                    "matching: Redis commands per pair",
+                    f"{cmds:.1f} without blocks, {statistics.median(commands[most_blocks]):.1f} with "
+                    f"{most_blocks} blocks per user; never a blocked pair",
+                ),
+            ]
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -28,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import Row, Run  # noqa: E402
 from deploy.manifest import load_manifest  # noqa: E402
 from devstack.firestore_rest import unsigned_token  # noqa: E402
 from devstack.stack import Ports, Stack  # noqa: E402
@@ -199,6 +200,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--naive-users", type=int, default=200)
     args = parser.parse_args()
+    run = Run("matching_stack")
     state_dir = ROOT / ".dev" / f"bench-matching-{os.getpid()}"
     shutil.rmtree(state_dir, ignore_errors=True)
     state_dir.mkdir(parents=True)
@@ -232,6 +234,21 @@ def main() -> None:
             print(
                 f"{name:<40} {sum(seats.values()) // 2:>8} {doubles:>18} {args.naive_users - len(seats):>9}"
             )
+        run.publish(
+            [
+                Row(
+                    f"matching end to end, {e2e['users']:,} users at once, triggers running: POST /queue → room",
+                    f"p50 {e2e['p50_ms']:.0f} ms, p95 {e2e['p95_ms']:.0f} ms (goal p95 < 1 s: "
+                    f"{'met' if e2e['p95_ms'] < 1000 else 'missed'}); {e2e['seated']} of {e2e['users']} seated; "
+                    f"the later of a pair → its room p95 {e2e['pair_p95_ms']:.0f} ms",
+                ),
+                Row(
+                    f"matching: {WORKERS} concurrent workers, {args.naive_users} users",
+                    f"users in more than one room: naive ZRANGE pairing "
+                    f"{sum(1 for n in naive.values() if n > 1)}, ours {sum(1 for n in ours.values() if n > 1)}",
+                ),
+            ]
+        )
     finally:
         stack.stop()
         shutil.rmtree(state_dir, ignore_errors=True)

@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.benchstack import MACHINE, percentile  # noqa: E402
+from bench.report import Row, Run  # noqa: E402
 from devstack.ports import free_port  # noqa: E402
 
 FPS = 20.0
@@ -641,6 +642,7 @@ def main() -> int:
         echo_server_main(args.echo_server, args.loop)
         return 0
     steps = sorted({int(s) // 2 * 2 for s in args.steps.split(",")})
+    run = Run("realtime")
     workdir = Path(tempfile.mkdtemp(prefix="bench-realtime-"))
     args.logdir = str(workdir)
     redis_port = free_port()
@@ -677,7 +679,31 @@ def main() -> int:
     if args.out != "-":
         Path(args.out).write_text(text)
         print(f"written to {args.out}")
+    run.publish(headline(results, args.p95_limit_ms))
     return 0
+
+
+def headline(results: dict[str, list[dict[str, Any]]], limit: float) -> list[Row]:
+    echo, relay = results.get("echo", []), results.get("relay", [])
+    if not (echo and relay):
+        return []
+    relay_cpu = statistics.median([per_cpu(r) for r in relay])
+    ratio = relay_cpu / statistics.median([per_cpu(r) for r in echo])
+    knee_relay, knee_echo, at500 = knee(relay, limit), knee(echo, limit), at_connections(relay, 500)
+    p95_at_500 = f"{at500['p95_ms']:.0f} ms" if at500 else "not reached"
+    return [
+        Row(
+            f"realtime service, rooms of two at {FPS:.0f} motion frames/s per user: frames per server CPU-second",
+            f"relay {relay_cpu:,.0f}, {ratio:.2f}× a bare websockets echo server in the same run (goal ≥ 0.5: "
+            f"{'met' if ratio >= 0.5 else 'missed'})",
+        ),
+        Row(
+            f"realtime service: most sockets with p95 ≤ {limit:.0f} ms on this shared machine",
+            f"relay {knee_relay['connections'] if knee_relay else 0}, echo {knee_echo['connections'] if knee_echo else 0}; "
+            f"relay p95 at 500 sockets {p95_at_500}; "
+            f"process start to /healthz {relay[0]['ready_s']:.2f} s",
+        ),
+    ]
 
 
 if __name__ == "__main__":

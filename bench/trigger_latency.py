@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchstack import MACHINE, own_stack, percentile
 
+from bench.report import Row, Run
 from devstack.stack import Stack
 from shared import keys
 
@@ -134,6 +135,7 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=200, help="writes per trigger (default 200)")
     parser.add_argument("--out", type=Path, help="also write the markdown report here")
     args = parser.parse_args()
+    run = Run("trigger_latency")
     with own_stack("triggers") as stack:
         users = user_status_flips(args.writes)
         rooms = room_activations(args.writes)
@@ -162,6 +164,17 @@ def main() -> None:
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text)
+        run.publish(
+            [
+                Row(
+                    f"Firestore triggers, {args.writes} writes each: write committed → effect visible",
+                    f"status → Redis presence p50/p95 {percentile([u * 1000 for u in users], 50):.0f}/"
+                    f"{percentile([u * 1000 for u in users], 95):.0f} ms; room created → active + call session "
+                    f"{percentile([r * 1000 for r in rooms], 50):.0f}/{percentile([r * 1000 for r in rooms], 95):.0f} ms "
+                    f"(target p95 < 1 s: {'met' if max(percentile(users, 95), percentile(rooms, 95)) < 1 else 'missed'})",
+                )
+            ]
+        )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,12 @@ import signal
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from deploy.manifest import ROOT
+
+if TYPE_CHECKING:
+    from devstack.stack import Stack
 
 STATE_DIR = ROOT / ".dev"
 
@@ -42,6 +46,8 @@ def _up(args: argparse.Namespace) -> int:
         if not args.no_demo:
             demo.load(stack)
         info = stack.info()
+        if not args.no_web_app:
+            info["webAppUrl"] = _start_web_app(stack)
         print(demo.banner(stack, info), flush=True)
         while not stopped.wait(1.0):
             dead = stack.supervisor.dead()
@@ -60,6 +66,18 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start_web_app(stack: Stack) -> str | None:
+    """The reference web app; the backend stays up without it (an npm install that failed offline)."""
+    from devstack import webapp
+    from devstack.stack import StackError
+
+    try:
+        return webapp.start(stack)
+    except StackError as exc:
+        print(f"\nwarning: the web app did not start ({exc}); the backend runs without it", file=sys.stderr)
+        return None
+
+
 def _token(args: argparse.Namespace) -> int:
     from devstack import demo
 
@@ -74,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start the local stack")
     up.add_argument("--no-demo", action="store_true", help="do not load demo data")
     up.add_argument("--no-scheduler", action="store_true", help="do not fire cron schedules automatically")
+    up.add_argument(
+        "--no-web-app", action="store_true", help="do not start the reference web app (examples/web)"
+    )
     up.set_defaults(run=_up)
     token = commands.add_parser("token", help="print an ID token of a demo user")
     token.add_argument("user", nargs="?", default="alice", help="demo user name (alice, bob, carol, staff)")

@@ -12,7 +12,7 @@ from typing import Any
 
 from deploy import database_roles
 from deploy.manifest import ROOT, FunctionSpec
-from devstack import secrets, services
+from devstack import secrets, services, webapp
 from devstack.ports import Ports
 from devstack.postgres import LocalPostgres
 
@@ -95,6 +95,8 @@ class StackConfig:
             "DISCORD_CHANNEL_ID": DISCORD_IDS["channelId"],
             "DISCORD_STAFF_CHANNEL_ID": DISCORD_IDS["staffChannelId"],
             "DISCORD_STAFF_ROLE_ID": DISCORD_IDS["staffRoleId"],
+            # Browsers may call the functions from the reference web app (production: Terraform's list).
+            "CORS_ALLOWED_ORIGINS": webapp.cors_origins(self.ports),
         }
         # The Discord test signing key plays Discord's side: it is for stack.json, not for functions.
         env.update({k: v for k, v in self._local_secrets().items() if k != secrets.TEST_SIGNING_KEY})

@@ -121,7 +121,7 @@ def load(stack: Stack) -> None:
                 "authorName": author,
                 "thumbnailUrl": f"https://example.com/{model_id}.png",
                 "license": {
-                    "type": "default",
+                    "type": "vroid_hub",  # as the sync maps a VRM 0.x model (docs/vroid.md)
                     "allowModification": False,
                     "allowRedistribution": False,
                     "requireCredit": True,
@@ -138,9 +138,15 @@ def load(stack: Stack) -> None:
 
 def banner(stack: Stack, info: dict[str, Any]) -> str:
     gw = info["gatewayUrl"]
+    web_app = info.get("webAppUrl")
     lines = [
         "",
         "V-Chat local stack",
+        *(
+            [f"  web app          {web_app}   (open it in two windows, sign up twice, match: README)"]
+            if web_app
+            else []
+        ),
         f"  gateway          {gw}   (HTTP functions at {gw}/<function>/<path>)",
         f"  event router     {info['eventRouterUrl']}   (GET /deliveries, GET /scheduler/jobs)",
         f"  Firestore        {info['FIRESTORE_EMULATOR_HOST']}",

@@ -54,3 +54,59 @@ def ensure_node_modules(echo: Callable[[str], None] = print) -> Path:
     )
     stamp.write_text(lock.read_text())
     return target
+
+
+def ensure_npm_package(folder: Path, echo: Callable[[str], None] = print) -> Path:
+    """`npm ci` of a package of the repository (clients/web, examples/web, its e2e runner) into its
+    own node_modules, once per version of its lock file. A stamp inside node_modules records the lock
+    it was installed from (deleting node_modules deletes the stamp too); a file lock keeps a test run
+    and `make dev` from installing into the same folder at once."""
+    import fcntl
+    import hashlib
+
+    lock = folder / "package-lock.json"
+    wanted = hashlib.sha256(lock.read_bytes() + (folder / "package.json").read_bytes()).hexdigest()
+    stamp = folder / "node_modules" / ".vchat-installed"
+    if stamp.exists() and stamp.read_text() == wanted:
+        return folder / "node_modules"
+    if not shutil.which("npm"):
+        raise InstallError(f"npm is needed for {folder.relative_to(ROOT)}: install Node.js 20+ and npm")
+    guard = ROOT / ".dev" / "locks" / (str(folder.relative_to(ROOT)).replace("/", "_") + ".lock")
+    guard.parent.mkdir(parents=True, exist_ok=True)
+    with open(guard, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if stamp.exists() and stamp.read_text() == wanted:  # installed while we waited
+            return folder / "node_modules"
+        echo(f"  installing {folder.relative_to(ROOT)} (npm ci) ...")
+        result = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise InstallError(f"npm ci in {folder.relative_to(ROOT)} failed:\n{result.stderr[-2000:]}")
+        stamp.write_text(wanted)
+    return folder / "node_modules"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium(echo: Callable[[str], None] = print) -> Path:
+    """Debian's Chromium for the browser test (playwright-core drives it; Playwright's own browser
+    download does not work on this network). Installed with apt when missing and root, like redis."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.geteuid() != 0:
+        raise InstallError("chromium is not installed: run `sudo apt-get install -y chromium`")
+    echo("  installing chromium with apt-get (once, a few minutes) ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    return CHROMIUM

@@ -20,6 +20,7 @@ SERVICE_PORTS = {
     "vroid": 8090,
     "realtime": 8200,  # the manifest's Cloud Run services (devstack/services.py), by name
     "discord": 8091,
+    "webapp": 8300,  # the reference web app's dev server (devstack/webapp.py)
     "auth_hub": 4410,
     "auth_logging": 4510,
 }

@@ -221,7 +221,9 @@ class Settings:
         _origins,
         default="*",
         used_by="HTTP functions",
-        meaning="comma-separated browser origins allowed to call the API (production: the web app's origin)",
+        meaning="comma-separated browser origins allowed to call the API; production: Terraform "
+        "`cors_allowed_origins`; the local stack: the reference app's and Vite's origins, or "
+        "`VCHAT_CORS_ALLOWED_ORIGINS` (docs/frontend.md)",
     )
 
     # -- stores ---------------------------------------------------------------------------------

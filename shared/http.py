@@ -356,20 +356,29 @@ def _project_or_none() -> str | None:
         return None
 
 
+# What browser code may read besides the CORS-safelisted headers: when to retry (429, 503) and
+# whether a list came from the cache (invitations_api).
+EXPOSED_HEADERS = "Retry-After, X-Cache"
+ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+
+
 def _add_cors(response: Response, request: Request) -> None:
+    allowed = settings().cors_allowed_origins
+    if "*" not in allowed:
+        # With a list, the answer depends on the Origin header (present, absent, refused): a shared
+        # cache must not hand one origin's answer to another (the JWKS is cacheable).
+        response.headers["Vary"] = "Origin"
     origin = request.headers.get("Origin")
     if not origin:
         return
-    allowed = settings().cors_allowed_origins
     if "*" in allowed:
         response.headers["Access-Control-Allow-Origin"] = "*"
     elif origin in allowed:
         response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
     else:
         return
     if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, traceparent"
         response.headers["Access-Control-Max-Age"] = "3600"
-    response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS

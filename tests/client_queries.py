@@ -42,3 +42,13 @@ def call_history(client: Any, uid: str) -> Any:
         .where(filter=field("participants", "array_contains", uid))
         .order_by("startedAt", direction=Query.DESCENDING)
     )
+
+
+def open_rooms_of(client: Any, uid: str) -> Any:
+    """The rooms a user is in now (the web app's room listener, docs/frontend.md): a closed room
+    leaves the result instead of staying in it for its 7 days of retention."""
+    return (
+        client.collection(vocab.ROOMS)
+        .where(filter=field("participants", "array_contains", uid))
+        .where(filter=field("status", "in", list(vocab.OPEN_ROOM_STATUSES)))
+    )

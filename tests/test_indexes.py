@@ -162,6 +162,13 @@ QUERY_CASES = [
         ("accountDeletions/e-{x}", {"status": "pending", "requestedAt": NOW}),
     ),
     QueryCase(
+        "open_rooms_of",
+        lambda c, x: client_queries.open_rooms_of(c, f"u-{x}"),
+        # far from expiry, so no sweep closes them; a waiting room of one stays as it is
+        ("rooms/open-{x}", {"participants": ["u-{x}"], "status": "waiting", "expiresAt": NOW + HOUR}),
+        ("rooms/closed-{x}", {"participants": ["u-{x}"], "status": "closed", "expiresAt": NOW + HOUR}),
+    ),
+    QueryCase(
         "call_history",
         lambda c, x: client_queries.call_history(c, f"u-{x}"),
         ("callSessions/c-{x}", {"participants": ["u-{x}", "v-{x}"], "startedAt": NOW}),

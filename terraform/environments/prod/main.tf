@@ -87,8 +87,13 @@ variable "discord" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins of the web app."
+  description = "Origins of the web app (https only; the module checks their form)."
   type        = list(string)
+
+  validation {
+    condition     = alltrue([for origin in var.cors_allowed_origins : startswith(origin, "https://")])
+    error_message = "Production serves the web app over https only: no http (localhost) origins."
+  }
 }
 
 variable "alert_emails" {

@@ -73,8 +73,18 @@ variable "discord" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins allowed to call the HTTP functions from a browser."
+  description = "Origins of the web app allowed to call the HTTP functions from a browser: every HTTP function's CORS_ALLOWED_ORIGINS (docs/frontend.md, \"CORS and deploying\")."
   type        = list(string)
+
+  # A browser sends its Origin as scheme://host[:port], lowercase, without a path: anything else
+  # (a trailing slash, a path, capitals, a wildcard) would never match or would allow too much. Plain
+  # http only for a developer's own machine (the prod root refuses even that).
+  validation {
+    condition = length(var.cors_allowed_origins) > 0 && alltrue([
+      for origin in var.cors_allowed_origins : can(regex("^(https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?|http://(localhost|127\\.0\\.0\\.1))(:[0-9]{1,5})?$", origin))
+    ])
+    error_message = "cors_allowed_origins: one or more https://host[:port] origins (http only for localhost), lowercase, no path, no trailing slash, no wildcard."
+  }
 }
 
 variable "sql_tier" {
