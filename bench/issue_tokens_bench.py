@@ -1,7 +1,7 @@
 """issue_tokens through the gateway next to the floor of an HTTP function here, in one interleaved run.
 
     .venv/bin/python bench/issue_tokens_bench.py [--rounds 7] [--clients 50] [--requests 1000]
-        [--solo-requests 200] [--out docs/bench/tokens.md]
+        [--solo-requests 200] [--census 100] [--out docs/bench/tokens.md]
 
 Starts a stack of its own with one more function behind the gateway, `bench_floor`
 (bench/floor_function: the same functions-framework/gunicorn settings as issue_tokens, the same
@@ -15,14 +15,19 @@ it runs each scenario in an order that rotates every round, so background noise 
 - ws: POST /issue_tokens/ws-token without a room.
 Each scenario's p50 and p95 are medians over the rounds; the ratios to the floor are the medians of
 each round's ratio to that round's floor. Last, a census counts the Redis and Firestore round trips
-of one request of each kind, running the same code in this process (bench/round_trips.py).
+of each kind of request and profiles where its time goes (cumulative time of the calls in SPOTS),
+running the same code in this process (bench/round_trips.py). The headline rows go to
+docs/bench/results/issue_tokens_bench.json (bench/report.py); with --out, the measured part of the
+report is rewritten and the hand-written narrative below it (NARRATIVE) kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import platform
+import pstats
 import statistics
 import subprocess
 import sys
@@ -39,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import round_trips
 from benchstack import MACHINE, own_stack, percentile
 
+from bench.report import Row, Run
 from deploy.manifest import ROOT
 from devstack.firestore_rest import unsigned_token
 from devstack.stack import ExtraFunction
@@ -86,7 +92,7 @@ def seed_rooms(pairs: int) -> list[tuple[str, str]]:
 
 
 @dataclass
-class Run:
+class Timing:
     latencies_ms: list[float]
     seconds: float
     errors: int
@@ -104,7 +110,7 @@ class Run:
         return len(self.latencies_ms) / self.seconds
 
 
-async def run(url: str, calls: Sequence[Call], clients: int) -> Run:
+async def run(url: str, calls: Sequence[Call], clients: int) -> Timing:
     """Send `calls` with `clients` concurrent connections."""
     from aiohttp import ClientSession, TCPConnector
 
@@ -126,7 +132,7 @@ async def run(url: str, calls: Sequence[Call], clients: int) -> Run:
     async with ClientSession(connector=TCPConnector(limit=clients)) as session:
         started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(clients)))
-        return Run(latencies, time.perf_counter() - started, errors)
+        return Timing(latencies, time.perf_counter() - started, errors)
 
 
 def signing_alone(iterations: int) -> dict[str, float]:
@@ -196,10 +202,10 @@ def urls(gateway: str) -> dict[str, str]:
 
 def measure(
     work: Workload, gateway: str, rounds: int, loads: dict[int, int]
-) -> dict[tuple[int, str], list[Run]]:
+) -> dict[tuple[int, str], list[Timing]]:
     """`rounds` rounds; in each, every (clients, scenario) once, the scenario order rotating."""
     targets = urls(gateway)
-    results: dict[tuple[int, str], list[Run]] = {}
+    results: dict[tuple[int, str], list[Timing]] = {}
     for index in range(rounds):
         order = SCENARIOS[index % len(SCENARIOS) :] + SCENARIOS[: index % len(SCENARIOS)]
         for clients, count in loads.items():
@@ -212,18 +218,62 @@ def measure(
     return results
 
 
-def census(work: Workload) -> dict[str, tuple[float, float]]:
-    """Redis and Firestore round trips per request of each scenario (in this process)."""
-    count = 20
+# Where a request's time goes in the function, by the cumulative time of these calls under cProfile
+# (in this process, so without the gateway and gunicorn; the profiler inflates everything alike).
+SPOTS = (
+    ("whole request (shared.http.Api)", "shared/http.py", "__call__"),
+    ("ID token check", "shared/auth.py", "verify_id_token"),
+    ("budget alone (Redis script)", "shared/ratelimit.py", "check"),
+    (
+        "cache read, with the budget when combined (Redis script)",
+        "shared/tokens/cache.py",
+        "get_livekit_token",
+    ),
+    ("room and profile read (Firestore)", "shared/tokens/issue.py", "room_access"),
+    ("LiveKit token signed (HS256)", "shared/tokens/livekit.py", "sign_livekit"),
+    ("cache write (Redis script)", "shared/tokens/cache.py", "put_livekit_token"),
+    ("WebSocket token signed (EdDSA)", "shared/tokens/ws.py", "sign_ws_token"),
+    ("log lines", "shared/log.py", "log_event"),
+)
+
+
+@dataclass
+class Census:
+    redis: float  # round trips per request
+    firestore: float
+    spots_ms: dict[str, float]  # SPOTS label -> profiled milliseconds per request
+
+
+def _spots(profiler: cProfile.Profile, requests: int) -> dict[str, float]:
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    out: dict[str, float] = {}
+    for label, path, function in SPOTS:
+        seconds = sum(
+            entry[3]  # cumulative time
+            for (filename, _, name), entry in stats.items()
+            if name == function and filename.endswith(path)
+        )
+        if seconds:
+            out[label] = seconds / requests * 1000
+    return out
+
+
+def census(work: Workload, count: int = 100) -> dict[str, Census]:
+    """Round trips per request of each scenario, and a profile of where its time goes, running the
+    function's code in this process (bench/round_trips.py)."""
     source = ROOT / "functions" / "issue_tokens" / "main.py"
     out = {}
     calls = work.calls("floor", count)
     floor = [("/floor", headers, body) for headers, body in calls]
-    out["floor"] = round_trips.census(FLOOR_SOURCE / "main.py", FLOOR, floor)
+    profiler = cProfile.Profile()
+    redis, firestore = round_trips.census(FLOOR_SOURCE / "main.py", FLOOR, floor, profiler=profiler)
+    out["floor"] = Census(redis, firestore, _spots(profiler, count))
     for scenario, path in (("hit", "/livekit-token"), ("miss", "/livekit-token"), ("ws", "/ws-token")):
         requests = [(path, headers, body) for headers, body in work.calls(scenario, count)]
         prepare = (lambda i: work.drop_cached(i, i + 1)) if scenario == "miss" else (lambda i: None)
-        out[scenario] = round_trips.census(source, "issue_tokens", requests, prepare)
+        profiler = cProfile.Profile()
+        redis, firestore = round_trips.census(source, "issue_tokens", requests, prepare, profiler)
+        out[scenario] = Census(redis, firestore, _spots(profiler, count))
     return out
 
 
@@ -242,27 +292,108 @@ LABELS = {
 }
 
 
-def table(results: dict[tuple[int, str], list[Run]], loads: dict[int, int]) -> list[str]:
+@dataclass(frozen=True)
+class Summary:
+    p50: float  # ms, median over the rounds
+    p95: float
+    r50: float  # median over the rounds of p50 / that round's floor p50
+    r95: float
+    rate: float  # requests per second, median over the rounds
+    errors: int  # non-200 answers, all rounds
+
+    def verdict(self, goal: float | None) -> str:
+        if goal is None:
+            return ""
+        return f"≤ {goal}× {'met' if max(self.r50, self.r95) <= goal else 'MISSED'}"
+
+
+def summarize(results: dict[tuple[int, str], list[Timing]]) -> dict[tuple[int, str], Summary]:
+    out = {}
+    for (clients, scenario), runs in results.items():
+        floors = results[(clients, "floor")]
+        out[(clients, scenario)] = Summary(
+            p50=statistics.median(r.p50 for r in runs),
+            p95=statistics.median(r.p95 for r in runs),
+            r50=statistics.median(r.p50 / f.p50 for r, f in zip(runs, floors, strict=True)),
+            r95=statistics.median(r.p95 / f.p95 for r, f in zip(runs, floors, strict=True)),
+            rate=statistics.median(r.rate for r in runs),
+            errors=sum(r.errors for r in runs),
+        )
+    return out
+
+
+def table(summaries: dict[tuple[int, str], Summary], loads: dict[int, int]) -> list[str]:
     lines = [
         "| scenario | clients | requests/round | p50 ms | p95 ms | p50 / floor | p95 / floor | goal | req/s | non-200 |",
         "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for clients, count in loads.items():
-        floors = results[(clients, "floor")]
         for scenario in SCENARIOS:
-            runs = results[(clients, scenario)]
-            p50 = statistics.median(r.p50 for r in runs)
-            p95 = statistics.median(r.p95 for r in runs)
-            r50 = statistics.median(r.p50 / f.p50 for r, f in zip(runs, floors, strict=True))
-            r95 = statistics.median(r.p95 / f.p95 for r, f in zip(runs, floors, strict=True))
-            goal = GOALS.get(scenario)
-            verdict = "" if goal is None else f"≤ {goal}× {'met' if max(r50, r95) <= goal else 'MISSED'}"
+            s = summaries[(clients, scenario)]
             lines.append(
-                f"| {LABELS[scenario]} | {clients} | {count} | {p50:.2f} | {p95:.2f} | {r50:.2f}× | "
-                f"{r95:.2f}× | {verdict} | {statistics.median(r.rate for r in runs):.0f} | "
-                f"{sum(r.errors for r in runs)} |"
+                f"| {LABELS[scenario]} | {clients} | {count} | {s.p50:.2f} | {s.p95:.2f} | {s.r50:.2f}× | "
+                f"{s.r95:.2f}× | {s.verdict(GOALS.get(scenario))} | {s.rate:.0f} | {s.errors} |"
             )
     return lines
+
+
+def census_table(trips: dict[str, Census]) -> list[str]:
+    labels = [label for label, _, _ in SPOTS if any(label in c.spots_ms for c in trips.values())]
+    lines = [
+        f"| | {' | '.join(LABELS[name] for name in trips)} |",
+        f"|---|{'---:|' * len(trips)}",
+        f"| Redis round trips | {' | '.join(f'{c.redis:.1f}' for c in trips.values())} |",
+        f"| Firestore round trips | {' | '.join(f'{c.firestore:.1f}' for c in trips.values())} |",
+    ]
+    for label in labels:
+        cells = (f"{c.spots_ms[label]:.2f}" if label in c.spots_ms else "–" for c in trips.values())
+        lines.append(f"| {label}, ms | {' | '.join(cells)} |")
+    return lines
+
+
+def headline(summaries: dict[tuple[int, str], Summary], trips: dict[str, Census], clients: int) -> list[Row]:
+    def ms(s: Summary) -> str:
+        return f"{s.p50:.1f}/{s.p95:.1f} ms"
+
+    def vs_floor(scenario: str, n: int) -> str:
+        s = summaries[(n, scenario)]
+        goal = GOALS[scenario]
+        return f"{ms(s)} = {s.r50:.2f}/{s.r95:.2f}× (goal ≤ {goal}×: {'met' if max(s.r50, s.r95) <= goal else 'missed'})"
+
+    rows = []
+    for n in (1, clients):
+        floor = summaries[(n, "floor")]
+        ws = summaries[(n, "ws")]
+        rows.append(
+            Row(
+                f"issue_tokens, {n} client{'s' if n > 1 else ''}, p50/p95 vs a do-nothing function behind "
+                "the same gateway and auth",
+                f"floor {ms(floor)}; hit {vs_floor('hit', n)}; miss {vs_floor('miss', n)}; "
+                f"ws-token {ms(ws)} = {ws.r50:.2f}/{ws.r95:.2f}×",
+            )
+        )
+    hit, miss = trips["hit"], trips["miss"]
+    rows.append(
+        Row(
+            "issue_tokens round trips per LiveKit token request",
+            f"hit {hit.redis:g} Redis + {hit.firestore:g} Firestore; miss {miss.redis:g} Redis + "
+            f"{miss.firestore:g} Firestore",
+        )
+    )
+    return rows
+
+
+# The narrative below this heading in the --out file (before/after, the profiles that explain each
+# change) is written by hand and kept when the benchmark rewrites the measured part above it.
+NARRATIVE = "## What changed, and the profile that explains it"
+
+
+def kept_narrative(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return ""
+    text = path.read_text()
+    index = text.find(NARRATIVE)
+    return "" if index < 0 else "\n" + text[index:]
 
 
 def main() -> None:
@@ -271,8 +402,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=1000, help="per scenario and round, concurrent")
     parser.add_argument("--solo-requests", type=int, default=200, help="per scenario and round, 1 client")
+    parser.add_argument("--census", type=int, default=100, help="requests of each kind counted and profiled")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    publication = Run("issue_tokens_bench")
     loads = {1: args.solo_requests, args.clients: args.requests}
     round_trips.install()
     # Rate limits raised so that they do not shape the numbers (every request still takes from its budget).
@@ -286,35 +419,43 @@ def main() -> None:
         for scenario in SCENARIOS:
             asyncio.run(run(targets[scenario], work.calls(scenario, size), args.clients))
         results = measure(work, stack.gateway_url, args.rounds, loads)
-        trips = census(work)
+        trips = census(work, min(args.census, size))
     alone = signing_alone(5000)
+    summaries = summarize(results)
+    started = publication.started
     report = [
-        f"# issue_tokens benchmark ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {MACHINE}, "
-        f"Python {platform.python_version()}, commit {git_commit()})",
+        "# issue_tokens benchmark",
+        "",
+        f"Run {started:%Y-%m-%d %H:%M} UTC on {MACHINE}, Python {platform.python_version()}, commit "
+        f"{git_commit()}, 1-minute load average {publication.load_before[0]:.1f} at the start (other work "
+        "shares this machine: compare the ratios, measured against a floor in the same run).",
         "",
         f"`.venv/bin/python bench/issue_tokens_bench.py --rounds {args.rounds} --clients {args.clients} "
-        f"--requests {args.requests} --solo-requests {args.solo_requests}`: through the gateway, warm",
-        f"functions, {args.rounds} interleaved rounds; p50/p95 are medians over the rounds, ratios the "
-        "median of each round's ratio to its floor.",
+        f"--requests {args.requests} --solo-requests {args.solo_requests} --census {args.census}"
+        f"{f' --out {args.out}' if args.out else ''}`",
         "",
-        *table(results, loads),
+        f"Through the gateway, warm functions, {args.rounds} interleaved rounds; p50/p95 are medians over "
+        "the rounds, ratios the median of each round's ratio to that round's floor. The floor is "
+        "`bench/floor_function`: the same gateway, gunicorn settings and `shared.http.Api` with the same "
+        "ID token check, reading the same body, touching no store.",
         "",
-        "Round trips per request (census of 20 requests each, same code in the benchmark's process):",
+        *table(summaries, loads),
         "",
-        "| scenario | Redis | Firestore |",
-        "|---|---:|---:|",
-        *(
-            f"| {LABELS[name]} | {redis:.1f} | {firestore:.1f} |"
-            for name, (redis, firestore) in trips.items()
-        ),
+        f"Per request, {min(args.census, size)} of each kind run in the benchmark's process "
+        "(functions-framework's app without the gateway; bench/round_trips.py counts round trips, "
+        "cProfile the time, which it inflates alike everywhere):",
+        "",
+        *census_table(trips),
         "",
         f"Signing alone, in one process: HS256 {alone['hs256']:.0f} µs, EdDSA {alone['eddsa']:.0f} µs.",
     ]
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:
+        text += kept_narrative(args.out)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
+    publication.publish(headline(summaries, trips, args.clients))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ loaded by a function.
 
 from __future__ import annotations
 
+import cProfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -69,11 +70,13 @@ def census(
     target: str,
     requests: Sequence[tuple[str, dict[str, str], dict[str, Any] | None]],
     prepare: Callable[[int], None] = lambda index: None,
+    profiler: cProfile.Profile | None = None,
 ) -> tuple[float, float]:
     """Send `requests` (path, headers, JSON body) to the function at `source` in this process; returns
     the mean Redis and Firestore round trips per request (any answer but 200 is an error). `prepare(i)` runs before
     request i, uncounted (e.g. to drop a cache entry). The first request is sent once more before
-    counting starts, so that connecting and loading scripts are not counted."""
+    counting starts, so that connecting and loading scripts are not counted. `profiler`, if given,
+    runs during the counted requests only (not during `prepare`)."""
     import functions_framework
 
     client = functions_framework.create_app(target, str(source), "http").test_client()
@@ -85,7 +88,11 @@ def census(
     for index, (path, headers, body) in enumerate(requests):
         prepare(index)
         before = counts.copy()
+        if profiler is not None:
+            profiler.enable()
         response = client.post(path, json=body or {}, headers=headers)
+        if profiler is not None:
+            profiler.disable()
         if response.status_code != 200:
             raise RuntimeError(f"{path} answered {response.status_code}: {response.get_data(as_text=True)}")
         redis_total += counts["redis"] - before["redis"]
