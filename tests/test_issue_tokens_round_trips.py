@@ -6,6 +6,7 @@ still pays from the budget, and an empty budget answers 429 before anything else
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -100,3 +101,31 @@ def test_refused_input_pays_from_the_budget_and_an_empty_budget_answers_429_firs
     (other,) = new_users(1)
     other_headers = {"Authorization": f"Bearer {token(other)}"}
     assert http("POST", url, {"roomId": ""}, other_headers)[0] == 400  # another user's budget
+
+
+def test_a_route_that_never_reads_redis_still_pays_its_budget(
+    stack: Stack, token: Callable[..., str]
+) -> None:
+    from flask import Request
+    from werkzeug.test import EnvironBuilder
+
+    from shared.http import Api, ApiRequest, Budget, Reply
+
+    api = Api("budget_probe", stores=())
+    per_minute = 3
+
+    @api.route("POST", "/probe", budget=Budget(f"probe-{uuid.uuid4().hex[:8]}", lambda: per_minute, True))
+    def probe(request: ApiRequest) -> Reply:
+        return Reply(
+            200, {"takenBeforeTheHandlerReturned": request.budget is not None and request.budget.taken}
+        )
+
+    (me,) = new_users(1)
+    headers = [("Authorization", f"Bearer {token(me)}")]
+    responses = [
+        api(Request(EnvironBuilder(method="POST", path="/probe", json={}, headers=headers).get_environ()))
+        for _ in range(per_minute + 1)
+    ]
+    assert [r.status_code for r in responses] == [200] * per_minute + [429]
+    assert responses[0].get_json() == {"takenBeforeTheHandlerReturned": False}
+    assert int(responses[-1].headers["Retry-After"]) >= 1
