@@ -451,11 +451,13 @@ def main() -> None:
     ]
     text = "\n".join(report) + "\n"
     print(text)
+    # Published before the report is written, so that the record's commit is not marked as changed
+    # by the report itself.
+    publication.publish(headline(summaries, trips, args.clients))
     if args.out:
         text += kept_narrative(args.out)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
-    publication.publish(headline(summaries, trips, args.clients))
 
 
 if __name__ == "__main__":
