@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed-dev-txt
 # checkov lives in a virtualenv of its own: its pins clash with dev.txt (requirements/checkov.txt).
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-txt
-USER ?= alice
+# The demo user for `make token` and the Discord targets: `make token USER=bob`. The shell's own $USER
+# (root, a login name) is not a demo user, so only a USER given to make (or the default) counts.
+ifneq ($(origin USER),command line)
+USER := alice
+endif
 
 .PHONY: dev test check checkov lint format package token bench setup clean lock restore-drill discord-commands discord-interaction discord-token
 

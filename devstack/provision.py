@@ -12,20 +12,29 @@ from typing import Any
 
 from deploy.manifest import FunctionSpec
 
+ATTEMPTS = 3
+TIMEOUT_S = 30.0  # a cold emulator's first answers are slow when the machine is busy (JIT, GC)
+
 
 def _request(method: str, url: str, body: dict[str, Any] | None = None, ok: tuple[int, ...] = ()) -> Any:
+    """One idempotent setup call, tried again when the emulator does not answer in time."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        if exc.code in ok:
-            return None
-        raise RuntimeError(f"{method} {url} -> {exc.code}: {exc.read()[:300]!r}") from None
+    for attempt in range(1, ATTEMPTS + 1):
+        request = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+                raw = response.read()
+                return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            if exc.code in ok:
+                return None
+            raise RuntimeError(f"{method} {url} -> {exc.code}: {exc.read()[:300]!r}") from None
+        except (TimeoutError, ConnectionError, urllib.error.URLError) as exc:
+            if attempt == ATTEMPTS:
+                raise RuntimeError(f"{method} {url}: no answer after {ATTEMPTS} tries ({exc})") from None
+    raise AssertionError("unreachable")
 
 
 def register_firestore_triggers(

@@ -11,6 +11,7 @@ one user's state never leak into the next case.
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections import Counter, defaultdict
 from typing import Any
@@ -59,6 +60,7 @@ for _schema in SCHEMAS:
     _schema.auth(refresh_interval=None)(FreshUser)
 
 
+REPORT = ROOT / "build" / "reports" / "contract_fuzz.json"
 # operation -> statuses seen, so the last test can show the pass really got past authentication
 STATUSES: dict[str, Counter[int]] = defaultdict(Counter)
 
@@ -104,4 +106,9 @@ def test_the_pass_reached_every_operation_signed_in() -> None:
     for operation, statuses in STATUSES.items():
         assert set(statuses) - {401}, (operation, statuses)
     successes = sum(n for statuses in STATUSES.values() for status, n in statuses.items() if status < 300)
+    # The tally, to read after a run: build/reports/contract_fuzz.json (operation -> status -> answers).
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(
+        json.dumps({op: dict(sorted(s.items())) for op, s in sorted(STATUSES.items())}, indent=1)
+    )
     assert successes >= 0.05 * sum(sum(statuses.values()) for statuses in STATUSES.values()), dict(STATUSES)

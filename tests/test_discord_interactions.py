@@ -239,6 +239,34 @@ def test_cancel_is_for_the_host_and_staff_and_freezes_the_message(discord: Disco
     )
 
 
+def test_deleting_an_account_edits_the_messages_that_showed_the_person(discord: Discord, token: Any) -> None:
+    """A host and a participant delete their accounts (signed in on the web with Discord): the
+    messages no longer mention them, the hosted invitation is cancelled, the seat is free again."""
+    host, guest = discord.member(), discord.member()
+    hosted = discord.new_invitation(host, seats=2)
+    joined = discord.new_invitation(discord.member(), seats=2)
+    for invitation in (hosted, joined):
+        content(discord.click(guest, "inv:join", invitation))
+    discord.wait_for_message(joined, lambda m: field(m, "参加") == "1/2人")
+    for person in (host, guest):
+        discord_id = person["user"]["id"]
+        uid = f"discord:{discord_id}"
+        status, body, _ = http(
+            "DELETE",
+            f"{discord.stack.gateway_url}/account_api/me",
+            headers={"Authorization": f"Bearer {token(uid, discord_id=discord_id)}"},
+        )
+        assert status == 202, body
+    cancelled = discord.wait_for_message(
+        hosted,
+        lambda m: field(m, "状態") == "取り消し" and field(m, "主催") == "(deleted user)",
+        timeout_s=60,
+    )
+    assert f"<@{host['user']['id']}>" not in json.dumps(cancelled, ensure_ascii=False)
+    freed = discord.wait_for_message(joined, lambda m: field(m, "参加") == "0/2人", timeout_s=60)
+    assert f"<@{guest['user']['id']}>" not in json.dumps(freed, ensure_ascii=False)
+
+
 def test_take_as_staff_needs_the_guild_role_and_shows_on_both_messages(discord: Discord) -> None:
     invitation = discord.new_invitation(discord.member())
     job = db(discord.stack, "SELECT staff_message_id FROM invitations WHERE id = :id", id=invitation)

@@ -20,8 +20,11 @@ Order (each step needs the ones before it to have happened):
 5. redis:    every key named after the user (presence, ticket, rate limits, locks, cached tokens and
              revocation markers, motion), found with SCAN `*:{uid}`, and the user in room presence
              hashes.
-6. postgres: the invitations database, pseudonymised (shared/account/erasure.py).
-7. auth:     the Firebase Auth user, last: until here the user could still sign in and see that the
+6. postgres: the invitations database, pseudonymised (shared/account/erasure.py); the ids of the
+             invitations it changed are kept with the progress for the next step.
+7. discord:  the Discord worker is asked to edit those invitations' messages (host, staff and
+             seats shown there); a failed publish retries this step alone.
+8. auth:     the Firebase Auth user, last: until here the user could still sign in and see that the
              deletion is under way.
 """
 
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +54,8 @@ class Request:
     pseudonym: str
     postgres_ids: list[str]
     now: datetime
+    # What earlier steps returned (kept in the progress document, so a redelivery has them too).
+    earlier: dict[str, Any] = field(default_factory=dict)
 
 
 class StillActive(RuntimeError):
@@ -67,20 +72,36 @@ def run_deletion(uid: str, now: datetime) -> dict[str, Any]:
         log.log_event(logger, "no account deletion pending", uid=uid)
         return {"uid": uid, "skipped": "nothing pending"}
     state = snapshot.to_dict() or {}
-    request = Request(uid, str(state["pseudonym"]), list(state.get("postgresIds") or []), now)
+    request = Request(
+        uid,
+        str(state["pseudonym"]),
+        list(state.get("postgresIds") or []),
+        now,
+        dict(state.get("results") or {}),
+    )
     done = set(state.get("done") or [])
     results: dict[str, Any] = {}
     for name, step in STEPS:
         if name in done:
             continue
-        results[name] = step(request)
+        results[name] = request.earlier[name] = step(request)
         try:
-            ref.update({"done": firestore.ArrayUnion([name]), "updatedAt": now})
+            ref.update(
+                {"done": firestore.ArrayUnion([name]), f"results.{name}": results[name], "updatedAt": now}
+            )
         except NotFound:
             return {"uid": uid, "skipped": "finished by another delivery"}
     ref.delete()
-    log.log_event(logger, "account deleted", uid=uid, steps=results)
+    log.log_event(logger, "account deleted", uid=uid, steps=_summary(results))
     return {"uid": uid, "steps": results}
+
+
+def _summary(results: dict[str, Any]) -> dict[str, Any]:
+    """Step results for the log line: lists of ids as their lengths."""
+    return {
+        step: {k: len(v) if isinstance(v, list) else v for k, v in result.items()}
+        for step, result in results.items()
+    }
 
 
 def resume_stale(
@@ -285,13 +306,22 @@ def pseudonymise_postgres(request: Request) -> dict[str, Any]:
     from shared.clients.postgres import get_engine
     from shared.invitations.cache import invalidate_lists
 
-    counts = pseudonymise(get_engine(), request.postgres_ids, request.pseudonym)
-    if any(counts.values()):
+    erasure = pseudonymise(get_engine(), request.postgres_ids, request.pseudonym)
+    if any(erasure.counts.values()):
         invalidate_lists()  # cached list pages named the host: retire them
-    return counts
+    return {**erasure.counts, "invitationsChanged": erasure.invitations}
 
 
-# -- 7. Firebase Auth ----------------------------------------------------------------------------------
+# -- 7. Discord ----------------------------------------------------------------------------------------
+def refresh_discord_messages(request: Request) -> dict[str, Any]:
+    """Messages of invitations without one (made through the API) are no work for the worker."""
+    from shared.discord.publish import refresh_invitations
+
+    changed = list((request.earlier.get("postgres") or {}).get("invitationsChanged") or [])
+    return {"refreshRequested": refresh_invitations(changed) if changed else 0}
+
+
+# -- 8. Firebase Auth ----------------------------------------------------------------------------------
 def delete_auth_user(request: Request) -> dict[str, Any]:
     from shared.clients import auth
 
@@ -305,5 +335,6 @@ STEPS: tuple[tuple[str, Callable[[Request], dict[str, Any]]], ...] = (
     ("history", pseudonymise_history),
     ("redis", delete_redis_keys),
     ("postgres", pseudonymise_postgres),
+    ("discord", refresh_discord_messages),
     ("auth", delete_auth_user),
 )

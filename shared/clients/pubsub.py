@@ -29,9 +29,22 @@ def publish_json(topic: str, payload: dict[str, Any], timeout_s: float = 10.0, *
     return str(publisher.publish(path, data, **attributes).result(timeout=timeout_s))
 
 
-def ping(timeout_s: float = 2.0, topic: str = "matching-requests") -> None:
-    """Health check: the topic this function publishes to exists and is reachable."""
+def ping(timeout_s: float = 2.0) -> None:
+    """Health check: Pub/Sub answers this instance with its credentials.
+
+    A function's service account holds roles/pubsub.publisher (topics.publish) and nothing to read
+    topics with, so looking a topic up is answered 403 in production (and 404 by the emulator for
+    this probe's name): either is an answer from a reachable service that accepted who we are. A
+    timeout, an unavailable service or refused credentials (401) propagate at once: the store is down.
+    """
+    from google.api_core import exceptions
+
     publisher = get_publisher()
-    publisher.get_topic(
-        request={"topic": publisher.topic_path(settings().project_id, topic)}, timeout=timeout_s
-    )
+    try:
+        publisher.get_topic(
+            request={"topic": publisher.topic_path(settings().project_id, "healthz-probe")},
+            timeout=timeout_s,
+            retry=None,  # one attempt: the library's default retries an unreachable service for a minute
+        )
+    except (exceptions.PermissionDenied, exceptions.NotFound):
+        return

@@ -67,10 +67,22 @@ def _world(invitation: Mapping[str, Any]) -> str:
     return f"[{name}]({link})" if link else name
 
 
+def mention(user_id: str, name: str) -> str:
+    """A Discord member as a mention; a deleted account's pseudonym (not a Discord id) as the stored
+    placeholder name, since `<@deleted-...>` would show as broken text."""
+    return f"<@{user_id}>" if user_id.isdigit() else name
+
+
+def _sender(ticket: Mapping[str, Any]) -> str:
+    """Who sent a ticket: the mention and the name they gave, or only the placeholder of a deleted account."""
+    user_id, name = str(ticket["userId"]), str(ticket["userName"])
+    return f"<@{user_id}>（{name}）" if user_id.isdigit() else name
+
+
 def _host(invitation: Mapping[str, Any], with_profile: bool = False) -> str:
     """The host; their VRChat profile only where the domain shows it (host, joined, staff: the staff
     channel), never in the public message (shared/invitations/views.py)."""
-    host = f"<@{invitation['hostId']}>"
+    host = mention(str(invitation["hostId"]), str(invitation.get("hostName") or ""))
     profile = invitation.get("vrchatProfile") if with_profile else None
     return f"{host}（[VRChat]({profile})）" if profile else host
 
@@ -101,11 +113,19 @@ def invitation_message(invitation: Mapping[str, Any]) -> dict[str, Any]:
         fields.append({"name": "担当スタッフ", "value": str(invitation["staffName"]), "inline": True})
     if participants:
         fields.append(
-            {"name": "参加者", "value": _clip(f"<@{p['userId']}>" for p in participants), "inline": False}
+            {
+                "name": "参加者",
+                "value": _clip(mention(str(p["userId"]), str(p.get("userName") or "")) for p in participants),
+                "inline": False,
+            }
         )
     if interested:
         fields.append(
-            {"name": "興味あり", "value": _clip(f"<@{p['userId']}>" for p in interested), "inline": False}
+            {
+                "name": "興味あり",
+                "value": _clip(mention(str(p["userId"]), str(p.get("userName") or "")) for p in interested),
+                "inline": False,
+            }
         )
     full = status == "full"
     return {
@@ -175,7 +195,7 @@ def ticket_message(ticket: Mapping[str, Any], content: str | None) -> dict[str, 
         "title": commands.TICKET_CATEGORY_LABELS.get(ticket["category"], ticket["category"]),
         "color": COLORS["completed" if closed else "full"],
         "fields": [
-            {"name": "送信者", "value": f"<@{ticket['userId']}>（{ticket['userName']}）", "inline": True},
+            {"name": "送信者", "value": _sender(ticket), "inline": True},
             {"name": "状態", "value": commands.TICKET_STATUS_LABELS[ticket["status"]], "inline": True},
         ],
     }
@@ -239,7 +259,7 @@ def participation_list(
 def ticket_list(items: list[dict[str, Any]], status: str, next_id: str | None) -> dict[str, Any]:
     lines = [
         f"**#{item['id']}** {commands.TICKET_CATEGORY_LABELS.get(item['category'], item['category'])}"
-        f" ・ <@{item['userId']}>（{item['userName']}） ・ <t:{_unix(item['createdAt'])}:R>"
+        f" ・ {_sender(item)} ・ <t:{_unix(item['createdAt'])}:R>"
         for item in items
     ]
     open_items = [item for item in items if item["status"] == "open"]
