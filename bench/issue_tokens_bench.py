@@ -1,35 +1,61 @@
-"""issue_tokens through the gateway with a warm function, 50 concurrent clients, next to signing alone.
+"""issue_tokens through the gateway next to the floor of an HTTP function here, in one interleaved run.
 
-    .venv/bin/python bench/issue_tokens_bench.py [--clients 50] [--requests 2000] [--out docs/bench/tokens.md]
+    .venv/bin/python bench/issue_tokens_bench.py [--rounds 7] [--clients 50] [--requests 1000]
+        [--solo-requests 200] [--census 100] [--out docs/bench/tokens.md]
 
-Starts a stack of its own (rate limits raised so that they do not shape the numbers), seeds rooms
-with two participants each, warms the function, then runs three scenarios of `--requests` requests:
-- POST /livekit-token, cache miss: every request is a (room, user) pair's first (Firestore read,
-  sign, Redis SET);
-- POST /livekit-token, cache hit: the same pairs again (Redis only);
-- POST /ws-token (no room): an EdDSA signature.
-"Signing alone" signs the same claims in a loop in this process: the function's overhead over the
-cryptography is the ratio of the two.
+Starts a stack of its own with one more function behind the gateway, `bench_floor`
+(bench/floor_function: the same functions-framework/gunicorn settings as issue_tokens, the same
+`shared.http.Api` with the same ID token check, no store), raises the rate limits so that they do
+not shape the numbers (the budget is still checked on every request), seeds rooms of two, and
+warms everything. Then, round after round, with 1 client and with `--clients` concurrent clients,
+it runs each scenario in an order that rotates every round, so background noise falls on all alike:
+- floor: POST /bench_floor/floor;
+- hit: POST /issue_tokens/livekit-token for a (room, user) whose token is cached;
+- miss: the same for pairs whose cache entry was deleted just before (room check, sign, store);
+- ws: POST /issue_tokens/ws-token without a room.
+Each scenario's p50 and p95 are medians over the rounds; the ratios to the floor are the medians of
+each round's ratio to that round's floor. Last, a census counts the Redis and Firestore round trips
+of each kind of request and profiles where its time goes (cumulative time of the calls in SPOTS),
+running the same code in this process (bench/round_trips.py). The headline rows go to
+docs/bench/results/issue_tokens_bench.json (bench/report.py); with --out, the measured part of the
+report is rewritten and the hand-written narrative below it (NARRATIVE) kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import platform
+import pstats
+import statistics
+import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import round_trips
 from benchstack import MACHINE, own_stack, percentile
 
+from bench.report import Row, Run
+from deploy.manifest import ROOT
 from devstack.firestore_rest import unsigned_token
+from devstack.stack import ExtraFunction
+
+FLOOR = "bench_floor"
+FLOOR_SOURCE = Path(__file__).resolve().parent / "floor_function"
+SCENARIOS = ("floor", "hit", "miss", "ws")
+# The goals, as multiples of the floor measured in the same run.
+GOALS = {"hit": 1.5, "miss": 3.0}
+
+Call = tuple[dict[str, str], dict[str, Any] | None]
 
 
 def seed_rooms(pairs: int) -> list[tuple[str, str]]:
@@ -65,10 +91,27 @@ def seed_rooms(pairs: int) -> list[tuple[str, str]]:
     return out
 
 
-async def run(
-    url: str, calls: Sequence[tuple[dict[str, str], dict[str, Any] | None]], clients: int
-) -> tuple[list[float], float, int]:
-    """Send `calls` with `clients` concurrent connections; returns (latencies s, seconds, non-200s)."""
+@dataclass
+class Timing:
+    latencies_ms: list[float]
+    seconds: float
+    errors: int
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latencies_ms, 50)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.latencies_ms, 95)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+
+async def run(url: str, calls: Sequence[Call], clients: int) -> Timing:
+    """Send `calls` with `clients` concurrent connections."""
     from aiohttp import ClientSession, TCPConnector
 
     latencies: list[float] = []
@@ -84,16 +127,16 @@ async def run(
                 await response.read()
                 if response.status != 200:
                     errors += 1
-            latencies.append(time.perf_counter() - started)
+            latencies.append((time.perf_counter() - started) * 1000)
 
     async with ClientSession(connector=TCPConnector(limit=clients)) as session:
         started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(clients)))
-        return latencies, time.perf_counter() - started, errors
+        return Timing(latencies, time.perf_counter() - started, errors)
 
 
 def signing_alone(iterations: int) -> dict[str, float]:
-    """Seconds per signature of the same claims, in this process."""
+    """Microseconds per signature of the same claims, in this process."""
     from shared.tokens import livekit, ws
 
     credentials = livekit.LiveKitCredentials.from_settings()
@@ -110,84 +153,311 @@ def signing_alone(iterations: int) -> dict[str, float]:
     started = time.perf_counter()
     for _ in range(iterations):
         livekit.sign_livekit(credentials, claims)
-    hs256 = (time.perf_counter() - started) / iterations
+    hs256 = (time.perf_counter() - started) / iterations * 1e6
     ws.sign_ws_token("bench-user", now)  # parse the keys once
     started = time.perf_counter()
     for _ in range(iterations):
         ws.sign_ws_token("bench-user", now)
-    eddsa = (time.perf_counter() - started) / iterations
+    eddsa = (time.perf_counter() - started) / iterations * 1e6
     return {"hs256": hs256, "eddsa": eddsa}
 
 
-def row(name: str, latencies: list[float], seconds: float, errors: int, signing_s: float) -> str:
-    ms = [s * 1000 for s in latencies]
-    p50 = percentile(ms, 50)
-    return (
-        f"| {name} | {len(ms)} | {p50:.1f} | {percentile(ms, 95):.1f} | {percentile(ms, 99):.1f} | "
-        f"{len(ms) / seconds:.0f} | {errors} | {signing_s * 1e6:.0f} µs | {p50 / (signing_s * 1000):.0f}× |"
+@dataclass
+class Workload:
+    """Who calls what: one (room, user) list for hits (cached once), one for misses (dropped before
+    each run); the floor and ws-token are called by the hit users."""
+
+    project: str
+    hit: list[tuple[str, str]]
+    miss: list[tuple[str, str]]
+
+    def auth(self, uid: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {unsigned_token(uid, self.project)}"}
+
+    def calls(self, scenario: str, count: int) -> list[Call]:
+        pairs = self.miss[:count] if scenario == "miss" else self.hit[:count]
+        if scenario in ("hit", "miss"):
+            return [(self.auth(uid), {"roomId": room_id}) for room_id, uid in pairs]
+        if scenario == "floor":
+            # The same body size as a token request, so that the transport costs the same.
+            return [(self.auth(uid), {"roomId": room_id}) for room_id, uid in pairs]
+        return [(self.auth(uid), None) for _, uid in pairs]
+
+    def drop_cached(self, start: int, stop: int) -> None:
+        from shared import keys
+        from shared.clients.redis import get_redis
+
+        pairs = self.miss[start:stop]
+        get_redis().delete(*(keys.livekit_token(room_id, uid) for room_id, uid in pairs))
+
+
+def urls(gateway: str) -> dict[str, str]:
+    return {
+        "floor": f"{gateway}/{FLOOR}/floor",
+        "hit": f"{gateway}/issue_tokens/livekit-token",
+        "miss": f"{gateway}/issue_tokens/livekit-token",
+        "ws": f"{gateway}/issue_tokens/ws-token",
+    }
+
+
+def measure(
+    work: Workload, gateway: str, rounds: int, loads: dict[int, int]
+) -> dict[tuple[int, str], list[Timing]]:
+    """`rounds` rounds; in each, every (clients, scenario) once, the scenario order rotating."""
+    targets = urls(gateway)
+    results: dict[tuple[int, str], list[Timing]] = {}
+    for index in range(rounds):
+        order = SCENARIOS[index % len(SCENARIOS) :] + SCENARIOS[: index % len(SCENARIOS)]
+        for clients, count in loads.items():
+            for scenario in order:
+                if scenario == "miss":
+                    work.drop_cached(0, count)
+                measured = asyncio.run(run(targets[scenario], work.calls(scenario, count), clients))
+                results.setdefault((clients, scenario), []).append(measured)
+        print(f"  round {index + 1}/{rounds} done", flush=True)
+    return results
+
+
+# Where a request's time goes in the function, by the cumulative time of these calls under cProfile
+# (in this process, so without the gateway and gunicorn; the profiler inflates everything alike).
+SPOTS = (
+    ("whole request (shared.http.Api)", "shared/http.py", "__call__"),
+    ("ID token check", "shared/auth.py", "verify_id_token"),
+    ("budget alone (Redis script)", "shared/ratelimit.py", "check"),
+    (
+        "cache read, with the budget when combined (Redis script)",
+        "shared/tokens/cache.py",
+        "get_livekit_token",
+    ),
+    ("room and profile read (Firestore)", "shared/tokens/issue.py", "room_access"),
+    ("LiveKit token signed (HS256)", "shared/tokens/livekit.py", "sign_livekit"),
+    ("cache write (Redis script)", "shared/tokens/cache.py", "put_livekit_token"),
+    ("WebSocket token signed (EdDSA)", "shared/tokens/ws.py", "sign_ws_token"),
+    ("log lines", "shared/log.py", "log_event"),
+)
+
+
+@dataclass
+class Census:
+    redis: float  # round trips per request
+    firestore: float
+    spots_ms: dict[str, float]  # SPOTS label -> profiled milliseconds per request
+
+
+def _spots(profiler: cProfile.Profile, requests: int) -> dict[str, float]:
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    out: dict[str, float] = {}
+    for label, path, function in SPOTS:
+        seconds = sum(
+            entry[3]  # cumulative time
+            for (filename, _, name), entry in stats.items()
+            if name == function and filename.endswith(path)
+        )
+        if seconds:
+            out[label] = seconds / requests * 1000
+    return out
+
+
+def census(work: Workload, count: int = 100) -> dict[str, Census]:
+    """Round trips per request of each scenario, and a profile of where its time goes, running the
+    function's code in this process (bench/round_trips.py)."""
+    source = ROOT / "functions" / "issue_tokens" / "main.py"
+    out = {}
+    calls = work.calls("floor", count)
+    floor = [("/floor", headers, body) for headers, body in calls]
+    profiler = cProfile.Profile()
+    redis, firestore = round_trips.census(FLOOR_SOURCE / "main.py", FLOOR, floor, profiler=profiler)
+    out["floor"] = Census(redis, firestore, _spots(profiler, count))
+    for scenario, path in (("hit", "/livekit-token"), ("miss", "/livekit-token"), ("ws", "/ws-token")):
+        requests = [(path, headers, body) for headers, body in work.calls(scenario, count)]
+        prepare = (lambda i: work.drop_cached(i, i + 1)) if scenario == "miss" else (lambda i: None)
+        profiler = cProfile.Profile()
+        redis, firestore = round_trips.census(source, "issue_tokens", requests, prepare, profiler)
+        out[scenario] = Census(redis, firestore, _spots(profiler, count))
+    return out
+
+
+def git_commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
     )
+    return result.stdout.strip() or "unknown"
+
+
+LABELS = {
+    "floor": "floor (auth + tiny JSON)",
+    "hit": "POST /livekit-token, cache hit",
+    "miss": "POST /livekit-token, cache miss",
+    "ws": "POST /ws-token (no room)",
+}
+
+
+@dataclass(frozen=True)
+class Summary:
+    p50: float  # ms, median over the rounds
+    p95: float
+    r50: float  # median over the rounds of p50 / that round's floor p50
+    r95: float
+    rate: float  # requests per second, median over the rounds
+    errors: int  # non-200 answers, all rounds
+
+    def verdict(self, goal: float | None) -> str:
+        if goal is None:
+            return ""
+        return f"≤ {goal}× {'met' if max(self.r50, self.r95) <= goal else 'MISSED'}"
+
+
+def summarize(results: dict[tuple[int, str], list[Timing]]) -> dict[tuple[int, str], Summary]:
+    out = {}
+    for (clients, scenario), runs in results.items():
+        floors = results[(clients, "floor")]
+        out[(clients, scenario)] = Summary(
+            p50=statistics.median(r.p50 for r in runs),
+            p95=statistics.median(r.p95 for r in runs),
+            r50=statistics.median(r.p50 / f.p50 for r, f in zip(runs, floors, strict=True)),
+            r95=statistics.median(r.p95 / f.p95 for r, f in zip(runs, floors, strict=True)),
+            rate=statistics.median(r.rate for r in runs),
+            errors=sum(r.errors for r in runs),
+        )
+    return out
+
+
+def table(summaries: dict[tuple[int, str], Summary], loads: dict[int, int]) -> list[str]:
+    lines = [
+        "| scenario | clients | requests/round | p50 ms | p95 ms | p50 / floor | p95 / floor | goal | req/s | non-200 |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for clients, count in loads.items():
+        for scenario in SCENARIOS:
+            s = summaries[(clients, scenario)]
+            lines.append(
+                f"| {LABELS[scenario]} | {clients} | {count} | {s.p50:.2f} | {s.p95:.2f} | {s.r50:.2f}× | "
+                f"{s.r95:.2f}× | {s.verdict(GOALS.get(scenario))} | {s.rate:.0f} | {s.errors} |"
+            )
+    return lines
+
+
+def census_table(trips: dict[str, Census]) -> list[str]:
+    labels = [label for label, _, _ in SPOTS if any(label in c.spots_ms for c in trips.values())]
+    lines = [
+        f"| | {' | '.join(LABELS[name] for name in trips)} |",
+        f"|---|{'---:|' * len(trips)}",
+        f"| Redis round trips | {' | '.join(f'{c.redis:.1f}' for c in trips.values())} |",
+        f"| Firestore round trips | {' | '.join(f'{c.firestore:.1f}' for c in trips.values())} |",
+    ]
+    for label in labels:
+        cells = (f"{c.spots_ms[label]:.2f}" if label in c.spots_ms else "–" for c in trips.values())
+        lines.append(f"| {label}, ms | {' | '.join(cells)} |")
+    return lines
+
+
+def headline(summaries: dict[tuple[int, str], Summary], trips: dict[str, Census], clients: int) -> list[Row]:
+    def ms(s: Summary) -> str:
+        return f"{s.p50:.1f}/{s.p95:.1f} ms"
+
+    def vs_floor(scenario: str, n: int) -> str:
+        s = summaries[(n, scenario)]
+        goal = GOALS[scenario]
+        return f"{ms(s)} = {s.r50:.2f}/{s.r95:.2f}× (goal ≤ {goal}×: {'met' if max(s.r50, s.r95) <= goal else 'missed'})"
+
+    rows = []
+    for n in (1, clients):
+        floor = summaries[(n, "floor")]
+        ws = summaries[(n, "ws")]
+        rows.append(
+            Row(
+                f"issue_tokens, {n} client{'s' if n > 1 else ''}, p50/p95 vs a do-nothing function behind "
+                "the same gateway and auth",
+                f"floor {ms(floor)}; hit {vs_floor('hit', n)}; miss {vs_floor('miss', n)}; "
+                f"ws-token {ms(ws)} = {ws.r50:.2f}/{ws.r95:.2f}×",
+            )
+        )
+    hit, miss = trips["hit"], trips["miss"]
+    rows.append(
+        Row(
+            "issue_tokens round trips per LiveKit token request",
+            f"hit {hit.redis:g} Redis + {hit.firestore:g} Firestore; miss {miss.redis:g} Redis + "
+            f"{miss.firestore:g} Firestore",
+        )
+    )
+    return rows
+
+
+# The narrative below this heading in the --out file (before/after, the profiles that explain each
+# change) is written by hand and kept when the benchmark rewrites the measured part above it.
+NARRATIVE = "## What changed, and the profile that explains it"
+
+
+def kept_narrative(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return ""
+    text = path.read_text()
+    index = text.find(NARRATIVE)
+    return "" if index < 0 else "\n" + text[index:]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=1000, help="per scenario and round, concurrent")
+    parser.add_argument("--solo-requests", type=int, default=200, help="per scenario and round, 1 client")
+    parser.add_argument("--census", type=int, default=100, help="requests of each kind counted and profiled")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    # Rate limits raised so that they do not shape the numbers.
+    publication = Run("issue_tokens_bench")
+    loads = {1: args.solo_requests, args.clients: args.requests}
+    round_trips.install()
+    # Rate limits raised so that they do not shape the numbers (every request still takes from its budget).
     limits = {"RATE_LIMIT_LIVEKIT_PER_MIN": "100000", "RATE_LIMIT_WS_PER_MIN": "100000"}
-    with own_stack("tokens", extra_env=limits) as stack:
-        pairs = seed_rooms(args.requests)
-        auth = {uid: {"Authorization": f"Bearer {unsigned_token(uid, stack.project)}"} for _, uid in pairs}
-        base = f"{stack.gateway_url}/issue_tokens"
-        livekit_calls = [(auth[uid], {"roomId": room_id}) for room_id, uid in pairs]
-        ws_calls = [(auth[uid], None) for _, uid in pairs]
-        # Warm up every gunicorn thread's clients on rooms that the measured runs do not use.
-        warm = seed_rooms(200)
-        warm_auth = {
-            uid: {"Authorization": f"Bearer {unsigned_token(uid, stack.project)}"} for _, uid in warm
-        }
-        asyncio.run(
-            run(f"{base}/livekit-token", [(warm_auth[u], {"roomId": r}) for r, u in warm], args.clients)
-        )
-        asyncio.run(run(f"{base}/ws-token", [(warm_auth[u], None) for _, u in warm], args.clients))
-
-        miss = asyncio.run(run(f"{base}/livekit-token", livekit_calls, args.clients))
-        hit = asyncio.run(run(f"{base}/livekit-token", livekit_calls, args.clients))
-        wst = asyncio.run(run(f"{base}/ws-token", ws_calls, args.clients))
-        # One client at a time: the service time of a request, without queueing behind the others.
-        solo = seed_rooms(200)
-        solo_auth = {
-            uid: {"Authorization": f"Bearer {unsigned_token(uid, stack.project)}"} for _, uid in solo
-        }
-        solo_calls = [(solo_auth[uid], {"roomId": room_id}) for room_id, uid in solo]
-        miss_1 = asyncio.run(run(f"{base}/livekit-token", solo_calls, 1))
-        hit_1 = asyncio.run(run(f"{base}/livekit-token", solo_calls, 1))
-        ws_1 = asyncio.run(run(f"{base}/ws-token", [(h, None) for h, _ in solo_calls], 1))
-        alone = signing_alone(5000)
-        report = [
-            f"# issue_tokens benchmark ({datetime.now(UTC):%Y-%m-%d}, {MACHINE}, Python {platform.python_version()})",
-            "",
-            f"{args.clients} concurrent clients (then 1) through the gateway, warm function (gunicorn threads from the",
-            'manifest), `bench/issue_tokens_bench.py`. "signing alone" is the same claims signed in a loop in',
-            "one process; the last column is p50 over it: what the function adds (HTTP, auth, Redis, Firestore).",
-            "",
-            "| scenario | requests | p50 ms | p95 ms | p99 ms | req/s | non-200 | signing alone | p50 / signing |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-            row("POST /livekit-token, cache miss", *miss, alone["hs256"]),
-            row("POST /livekit-token, cache hit", *hit, alone["hs256"]),
-            row("POST /ws-token (EdDSA)", *wst, alone["eddsa"]),
-            row("1 client: /livekit-token, cache miss", *miss_1, alone["hs256"]),
-            row("1 client: /livekit-token, cache hit", *hit_1, alone["hs256"]),
-            row("1 client: /ws-token", *ws_1, alone["eddsa"]),
-            "",
-            "Target: p95 < 20 ms for a cache hit on this machine.",
-        ]
-        text = "\n".join(report) + "\n"
-        print(text)
-        if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(text)
+    floor = ExtraFunction(FLOOR_SOURCE, entry_point=FLOOR, like="issue_tokens")
+    with own_stack("tokens", extra_env=limits, extra_functions={FLOOR: floor}) as stack:
+        size = max(loads.values())
+        work = Workload(stack.project, hit=seed_rooms(size), miss=seed_rooms(size))
+        targets = urls(stack.gateway_url)
+        # Warm every gunicorn thread's clients and every caller's ID token; cache the hit pairs.
+        for scenario in SCENARIOS:
+            asyncio.run(run(targets[scenario], work.calls(scenario, size), args.clients))
+        results = measure(work, stack.gateway_url, args.rounds, loads)
+        trips = census(work, min(args.census, size))
+    alone = signing_alone(5000)
+    summaries = summarize(results)
+    started = publication.started
+    report = [
+        "# issue_tokens benchmark",
+        "",
+        f"Run {started:%Y-%m-%d %H:%M} UTC on {MACHINE}, Python {platform.python_version()}, commit "
+        f"{git_commit()}, 1-minute load average {publication.load_before[0]:.1f} at the start (other work "
+        "shares this machine: compare the ratios, measured against a floor in the same run).",
+        "",
+        f"`.venv/bin/python bench/issue_tokens_bench.py --rounds {args.rounds} --clients {args.clients} "
+        f"--requests {args.requests} --solo-requests {args.solo_requests} --census {args.census}"
+        f"{f' --out {args.out}' if args.out else ''}`",
+        "",
+        f"Through the gateway, warm functions, {args.rounds} interleaved rounds; p50/p95 are medians over "
+        "the rounds, ratios the median of each round's ratio to that round's floor. The floor is "
+        "`bench/floor_function`: the same gateway, gunicorn settings and `shared.http.Api` with the same "
+        "ID token check, reading the same body, touching no store.",
+        "",
+        *table(summaries, loads),
+        "",
+        f"Per request, {min(args.census, size)} of each kind run in the benchmark's process "
+        "(functions-framework's app without the gateway; bench/round_trips.py counts round trips, "
+        "cProfile the time, which it inflates alike everywhere):",
+        "",
+        *census_table(trips),
+        "",
+        f"Signing alone, in one process: HS256 {alone['hs256']:.0f} µs, EdDSA {alone['eddsa']:.0f} µs.",
+    ]
+    text = "\n".join(report) + "\n"
+    print(text)
+    # Published before the report is written, so that the record's commit is not marked as changed
+    # by the report itself.
+    publication.publish(headline(summaries, trips, args.clients))
+    if args.out:
+        text += kept_narrative(args.out)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "vrm_sync": Benchmark("docs/bench/vrm_sync.md", functions=("sync_vrm_models",)),
     "matching_stack": Benchmark("docs/bench/matching.md", functions=MATCHING_PATH),
     "issue_tokens_bench": Benchmark(
-        "docs/bench/tokens.md", ("--out", "docs/bench/tokens.md"), ("issue_tokens",)
+        "docs/bench/tokens.md",
+        ("--out", "docs/bench/tokens.md"),
+        ("issue_tokens",),
+        ("bench/floor_function", "bench/round_trips.py", "bench/benchstack.py"),
     ),
     "abuse": Benchmark(
         "docs/bench/abuse.md",

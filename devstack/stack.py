@@ -11,21 +11,49 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from deploy.manifest import ROOT, load_manifest
+from deploy.manifest import ROOT, FunctionSpec, load_manifest
 from devstack import installs, provision, services
 from devstack.config import DEFAULT_PROJECT, StackConfig
 from devstack.errors import StackError
 from devstack.ports import Ports, free_port
 from devstack.processes import Process, Supervisor, http_ok, tcp_ok
 
-__all__ = ["Ports", "Stack", "StackError", "free_port"]
+__all__ = ["ExtraFunction", "Ports", "Stack", "StackError", "free_port"]
 
 FIRESTORE_EMULATOR = "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator"
 PUBSUB_EMULATOR = "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
+
+
+@dataclass(frozen=True)
+class ExtraFunction:
+    """A function the stack serves behind its gateway although the manifest does not list it, so
+    nothing deploys it and `make dev` never runs it: a benchmark's reference point. It runs exactly
+    as the manifest function it is `like` does (trigger, gunicorn threads, environment, stores)."""
+
+    source_dir: Path  # the folder holding its main.py
+    entry_point: str
+    like: str  # a manifest function's name
+
+
+@dataclass(frozen=True)
+class _UndeployedSpec(FunctionSpec):
+    source: Path = ROOT
+
+    @property
+    def source_dir(self) -> Path:
+        return self.source
+
+
+def _spec_of(name: str, extra: ExtraFunction, manifest: Mapping[str, FunctionSpec]) -> FunctionSpec:
+    base = manifest[extra.like]
+    settings = {f.name: getattr(base, f.name) for f in fields(base)}
+    settings.update(name=name, entry_point=extra.entry_point, schedules=())
+    return _UndeployedSpec(**settings, source=extra.source_dir)
 
 
 class Stack:
@@ -40,12 +68,20 @@ class Stack:
         retry: dict[str, float] | None = None,
         extra_env: dict[str, str] | None = None,
         extra_python_path: tuple[Path, ...] = (),
+        extra_functions: Mapping[str, ExtraFunction] | None = None,
         echo: Callable[[str], None] = print,
     ) -> None:
-        functions = load_manifest()
+        manifest = load_manifest()
+        extras = {name: _spec_of(name, extra, manifest) for name, extra in (extra_functions or {}).items()}
+        if set(extras) & set(manifest):
+            raise StackError(f"extra functions shadow manifest ones: {sorted(set(extras) & set(manifest))}")
+        functions = {**manifest, **extras}
+        ports = ports or Ports.defaults(functions)
+        for name in extras:
+            ports.functions.setdefault(name, free_port())
         self.config = StackConfig(
             state_dir=state_dir,
-            ports=ports or Ports.defaults(functions),
+            ports=ports,
             functions=functions,
             project=project,
             with_auth=with_auth,

@@ -26,6 +26,7 @@ from shared.text import not_one_line, unstorable
 
 if TYPE_CHECKING:
     from shared.auth import Caller
+    from shared.ratelimit import Pending
 
 logger = log.get_logger("shared.http")
 
@@ -47,6 +48,7 @@ class ApiRequest:
     params: dict[str, Any]
     caller: Caller | None = None
     allowed_query: frozenset[str] = frozenset()
+    budget: Pending | None = None  # set for a route whose Budget is taken `with_first_read`
     _body: bytes | None = field(default=None, repr=False)
 
     @property
@@ -108,6 +110,10 @@ class Budget:
 
     name: str
     per_minute: Callable[[], int]
+    # The handler takes from the bucket in the script of its first Redis read (`ApiRequest.budget`,
+    # shared.ratelimit.Pending): one round trip for both. Whatever the handler does, the request
+    # pays once, and an empty bucket answers 429 before any other answer.
+    with_first_read: bool = False
 
 
 @dataclass
@@ -141,7 +147,8 @@ class Api:
         query: Iterable[str] = (),
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `budget`: the caller's token bucket this route draws from (429 with
-        Retry-After when empty, checked before the body is read). `exclusive`: one request of the
+        Retry-After when empty, checked before the body is read, or in the handler's first Redis
+        read when the budget says `with_first_read`). `exclusive`: one request of the
         caller at a time for this scope (shared/user_lock.py). `query`: the query parameters it
         reads; any other, or one given twice, is a 400."""
         if (budget or exclusive) and not auth:
@@ -249,10 +256,28 @@ class Api:
             caller = verify_id_token(bearer_token(request.headers.get("Authorization")))
         seen.uid = caller.uid if caller else None
         api_request = ApiRequest(request, dict(params), caller, route.query)
+        pending = None
         if caller is not None and route.budget is not None:
             from shared import ratelimit
 
-            ratelimit.check(ratelimit.Limit(route.budget.name, route.budget.per_minute()), caller.uid)
+            limit = ratelimit.Limit(route.budget.name, route.budget.per_minute())
+            if route.budget.with_first_read:
+                ratelimit.refuse_known_empty(limit, caller.uid)
+                pending = api_request.budget = ratelimit.Pending(limit, caller.uid)
+            else:
+                ratelimit.check(limit, caller.uid)
+        try:
+            reply = self._handle(route, api_request, caller)
+        except Exception:
+            if pending is not None and not pending.taken:
+                pending.take()  # an empty bucket's 429 replaces the handler's answer
+            raise
+        if pending is not None and not pending.taken:
+            pending.take()
+        return reply
+
+    @staticmethod
+    def _handle(route: _Route, api_request: ApiRequest, caller: Caller | None) -> Reply:
         if caller is not None and route.exclusive is not None:
             from shared.user_lock import exclusive
 

@@ -8,6 +8,9 @@ Once Redis has said a bucket is empty until some moment, this instance refuses t
 without asking until then (the bucket cannot refill sooner): a flood's repeated requests cost no
 round trip and no log line each; the next refusal Redis decides carries how many went unlogged.
 
+A route whose first Redis read is a script of its own may take from the bucket inside that script
+(`TAKE_FROM_BUCKET`, `Pending`): one round trip instead of two (issue_tokens' cache hit).
+
 A caller who keeps calling regardless is answered slowly: their refused requests are held one at a
 time for up to HOLD_S each before the 429 goes out. A held request sleeps, so it costs no CPU and
 leaves the interpreter to everybody else; at most a quarter of an instance's threads may be held,
@@ -23,6 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from shared import keys, log
 from shared.clients.redis import get_redis
@@ -30,26 +34,40 @@ from shared.config import settings
 from shared.errors import ApiError
 from shared.lazy import Lazy
 
-TOKEN_BUCKET = """
-local capacity = tonumber(ARGV[1])
-local per_ms = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or capacity
-local at = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - at) * per_ms)
-local allowed, wait_ms = 0, 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
-  wait_ms = math.ceil((1 - tokens) / per_ms)
+if TYPE_CHECKING:
+    from redis.commands.core import Script
+
+# One bucket step as a Lua function: TOKEN_BUCKET runs it alone, and a route whose first Redis read
+# is a script of its own prepends it to take from the caller's budget in the same round trip
+# (`Pending.take_with`). Returns allowed (1/0) and, when refused, the wait in milliseconds.
+TAKE_FROM_BUCKET = """
+local function take_from_bucket(key, capacity, per_ms)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(state[1]) or capacity
+  local at = tonumber(state[2]) or now
+  tokens = math.min(capacity, tokens + math.max(0, now - at) * per_ms)
+  local allowed, wait_ms = 0, 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+    allowed = 1
+  else
+    wait_ms = math.ceil((1 - tokens) / per_ms)
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', now)
+  redis.call('PEXPIRE', key, math.ceil(capacity / per_ms) + 1000)
+  return allowed, wait_ms
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_ms) + 1000)
+"""
+# KEYS: 1 the bucket; ARGV: 1 capacity, 2 refill per millisecond
+TOKEN_BUCKET = (
+    TAKE_FROM_BUCKET
+    + """
+local allowed, wait_ms = take_from_bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 return {allowed, wait_ms}
 """
+)
 
 _script = Lazy(lambda: get_redis().register_script(TOKEN_BUCKET))
 
@@ -143,18 +161,11 @@ tarpit: Lazy[_Tarpit] = Lazy(_Tarpit)
 
 def check(limit: Limit, uid: str) -> None:
     """Take one request from the caller's bucket, or raise 429 with Retry-After (whole seconds)."""
-    key = (limit.route, uid)
-    now = time.monotonic()
-    left = empty_buckets.remaining_s(key, now)
-    if left > 0:
-        tarpit().hold(uid, min(left, HOLD_S))
-        raise RateLimited(limit, max(1, math.ceil(left)), quiet=True)
+    refuse_known_empty(limit, uid)
     from redis.exceptions import RedisError
 
     try:
-        allowed, wait_ms = _script()(
-            keys=[keys.rate_limit(limit.route, uid)], args=[limit.per_minute, limit.per_minute / 60_000]
-        )
+        allowed, wait_ms = _script()(keys=[keys.rate_limit(limit.route, uid)], args=bucket_args(limit))
     except RedisError as exc:
         # Budgets protect the service; they must not take it down with Redis. Without Redis the
         # request goes ahead (the stores it needs answer for themselves).
@@ -166,9 +177,57 @@ def check(limit: Limit, uid: str) -> None:
             error=type(exc).__name__,
         )
         return
+    _verdict(limit, uid, int(allowed), int(wait_ms))
+
+
+def refuse_known_empty(limit: Limit, uid: str) -> None:
+    """429 without a round trip when Redis already said this bucket is empty until later."""
+    key = (limit.route, uid)
+    now = time.monotonic()
+    left = empty_buckets.remaining_s(key, now)
+    if left > 0:
+        tarpit().hold(uid, min(left, HOLD_S))
+        raise RateLimited(limit, max(1, math.ceil(left)), quiet=True)
+
+
+def bucket_args(limit: Limit) -> list[float]:
+    """ARGV[1] and ARGV[2] of a script that takes from a bucket: capacity and refill per millisecond."""
+    return [limit.per_minute, limit.per_minute / 60_000]
+
+
+def _verdict(limit: Limit, uid: str, allowed: int, wait_ms: int) -> None:
     if not allowed:
-        wait_s = int(wait_ms) / 1000
-        unlogged = empty_buckets.mark(key, now + wait_s)
+        wait_s = wait_ms / 1000
+        unlogged = empty_buckets.mark((limit.route, uid), time.monotonic() + wait_s)
         error = RateLimited(limit, max(1, math.ceil(wait_s)))
         error.unlogged_refusals = unlogged
         raise error
+
+
+@dataclass
+class Pending:
+    """A caller's request not yet taken from their bucket. The route takes it together with its
+    first Redis read (`take_with`); if the route ends without doing so (it refused the input, or
+    never reads Redis), `shared.http.Api` takes it alone (`take`), so every request pays exactly
+    once and an empty bucket's 429 still comes before any other answer."""
+
+    limit: Limit
+    uid: str
+    taken: bool = False
+
+    def take(self) -> None:
+        self.taken = True
+        check(self.limit, self.uid)
+
+    def take_with(self, script: Script, script_keys: list[str], args: list[Any]) -> list[Any]:
+        """Run `script` (TAKE_FROM_BUCKET, then the route's read: KEYS[1] the bucket, ARGV[1..2]
+        `bucket_args`, its own keys and arguments after those; it answers {allowed, wait_ms, ...})
+        and return what its read answered after those two; 429 when the bucket is empty. A Redis
+        error propagates: the route's read failed with it."""
+        self.taken = True
+        answer = script(
+            keys=[keys.rate_limit(self.limit.route, self.uid), *script_keys],
+            args=[*bucket_args(self.limit), *args],
+        )
+        _verdict(self.limit, self.uid, int(answer[0]), int(answer[1]))
+        return list(answer[2:])

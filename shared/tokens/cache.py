@@ -15,25 +15,41 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from shared import keys
+from shared import keys, ratelimit
 from shared.clients.redis import get_redis
 from shared.lazy import Lazy
 
 # Longer than any token lives (LIVEKIT_TOKEN_TTL_S <= 3600): a marker outlasts every entry it guards.
 REVOCATION_TTL_S = 3600 + 60
 
-# KEYS: 1 token entry, 2 user's revocation marker, 3 room's revocation marker
-_GET = """
-if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return false end
-return redis.call('GET', KEYS[1])
+# The entry unless a revocation marker guards it: a Lua function, read alone (_GET) or after taking
+# from the caller's budget in the same script (_TAKE_AND_GET), so that a cache hit is one round trip.
+_CACHED_ENTRY = """
+local function cached_entry(entry, user_revoked, room_revoked)
+  if redis.call('EXISTS', user_revoked, room_revoked) > 0 then return false end
+  return redis.call('GET', entry)
+end
 """
-# KEYS as above; ARGV: 1 entry JSON, 2 TTL (s)
+# KEYS: 1 token entry, 2 user's revocation marker, 3 room's revocation marker
+_GET = _CACHED_ENTRY + "return cached_entry(KEYS[1], KEYS[2], KEYS[3])"
+# KEYS: 1 the caller's bucket, then as _GET; ARGV: shared.ratelimit.bucket_args
+_TAKE_AND_GET = (
+    ratelimit.TAKE_FROM_BUCKET
+    + _CACHED_ENTRY
+    + """
+local allowed, wait_ms = take_from_bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+if allowed == 0 then return {0, wait_ms} end
+return {1, 0, cached_entry(KEYS[2], KEYS[3], KEYS[4])}
+"""
+)
+# KEYS as _GET; ARGV: 1 entry JSON, 2 TTL (s)
 _PUT = """
 if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 """
 _get_script = Lazy(lambda: get_redis().register_script(_GET))
+_take_and_get_script = Lazy(lambda: get_redis().register_script(_TAKE_AND_GET))
 _put_script = Lazy(lambda: get_redis().register_script(_PUT))
 
 
@@ -86,8 +102,15 @@ class CachedToken:
         return self.expires_at - now_s > (self.expires_at - self.issued_at) / 2
 
 
-def get_livekit_token(room_id: str, uid: str, now_s: float) -> CachedToken | None:
-    raw = _get_script()(keys=_keys(room_id, uid))
+def get_livekit_token(
+    room_id: str, uid: str, now_s: float, budget: ratelimit.Pending | None = None
+) -> CachedToken | None:
+    """The cached token, if it may be served. With `budget`, the caller's request is taken from
+    their bucket in the same script (429 when it is empty, before anything is read)."""
+    if budget is None:
+        raw = _get_script()(keys=_keys(room_id, uid))
+    else:
+        raw = budget.take_with(_take_and_get_script(), _keys(room_id, uid), [])[0]
     if not raw:
         return None
     try:

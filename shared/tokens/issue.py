@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import documents, log, safety, vocab
+from shared import documents, log, ratelimit, safety, vocab
 from shared.clients.firestore import get_firestore
 from shared.config import settings
 from shared.errors import ApiError, forbidden, not_found
@@ -61,14 +61,17 @@ def _iso(epoch_s: int) -> str:
     return from_epoch_s(epoch_s)
 
 
-def livekit_token(uid: str, room_id: str, now: datetime) -> tuple[dict[str, Any], bool]:
-    """The response body for /livekit-token and whether it came from the cache.
+def livekit_token(
+    uid: str, room_id: str, now: datetime, budget: ratelimit.Pending | None = None
+) -> tuple[dict[str, Any], bool]:
+    """The response body for /livekit-token and whether it came from the cache. `budget`: the
+    caller's request, taken from their bucket by the cache read's own script.
 
     A cached token is returned without reading Firestore: the room trigger drops the cache entry
     the moment the user leaves or the room closes, so an entry exists only for a current member."""
     credentials = _credentials()
     now_s = now.timestamp()
-    cached = cache.get_livekit_token(room_id, uid, now_s)
+    cached = cache.get_livekit_token(room_id, uid, now_s, budget)
     if cached is None:
         access = room_access(uid, room_id, now)
         ttl = timedelta(seconds=settings().livekit_token_ttl_s)
