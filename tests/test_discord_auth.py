@@ -8,12 +8,13 @@ import json
 import secrets
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from devstack.stack import Stack
+from shared.config import reset_settings
 from shared.discord import custom_token
 from standins import discord_tools
 from tests.conftest import http
@@ -209,8 +210,19 @@ def test_a_web_account_without_discord_reads_but_does_not_act(
     assert api(info, "GET", "/tickets", staff_by_hand)[1]["error"]["code"] == "discord_link_required"
 
 
+@pytest.fixture
+def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """K_SERVICE set, as on Cloud Run, for this test only: the settings read it on first use and keep
+    it, so they are rebuilt on both sides (else every later test in this process is 'deployed')."""
+    monkeypatch.setenv("K_SERVICE", "discord-auth")
+    reset_settings()
+    yield
+    monkeypatch.delenv("K_SERVICE")
+    reset_settings()
+
+
 def test_custom_tokens_in_production_are_rs256_for_the_identity_toolkit(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, deployed: None
 ) -> None:
     """The IAM signer is stood in by a local RSA key (IAM is unreachable here): the token's shape."""
     import jwt
@@ -223,7 +235,6 @@ def test_custom_tokens_in_production_are_rs256_for_the_identity_toolkit(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     account = "fn-discord-auth-prod@project.iam.gserviceaccount.com"
-    monkeypatch.setenv("K_SERVICE", "discord-auth")
     monkeypatch.setattr(custom_token, "_iam_signer", lambda: (crypt.RSASigner.from_string(pem), account))
     assert not custom_token.emulator_mode()
     minted = custom_token.mint("discord:1", {"discord_id": "1", "staff": False})

@@ -17,6 +17,7 @@ from bench import round_trips
 from deploy.manifest import ROOT
 from devstack.stack import Stack
 from shared import keys
+from shared.config import reset_settings
 from tests.conftest import http, wait_for
 from tests.room_fixtures import doc, fs, new_room, new_users, rds
 
@@ -31,6 +32,7 @@ def in_process(stack: Stack, token: Callable[..., str]) -> Iterator[Callable[[st
 
     from shared.clients.firestore import get_firestore
 
+    reset_settings()  # the stack's environment, whatever an earlier test left in the cached settings
     round_trips.install()
     get_firestore.reset()  # the next client is built on the counted channel
     client = functions_framework.create_app("issue_tokens", str(SOURCE), "http").test_client()
