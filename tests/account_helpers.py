@@ -14,25 +14,9 @@ from typing import Any
 from devstack.firestore_rest import unsigned_token
 from devstack.stack import Stack
 from tests.conftest import http
+from tests.room_fixtures import doc, fs, rds  # noqa: F401  (the account tests import them from here)
 
 Call = Callable[..., tuple[int, Any]]
-
-
-def fs() -> Any:
-    from shared.clients.firestore import get_firestore
-
-    return get_firestore()
-
-
-def rds() -> Any:
-    from shared.clients.redis import get_redis
-
-    return get_redis()
-
-
-def doc(path: str) -> dict[str, Any] | None:
-    snapshot = fs().document(path).get()
-    return snapshot.to_dict() if snapshot.exists else None
 
 
 def new_user(prefix: str = "acct", *, adult: bool = True, **fields: Any) -> str:
