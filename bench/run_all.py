@@ -11,6 +11,7 @@ docs/bench/. At the end the README's benchmark table is regenerated from the res
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +25,19 @@ from bench.registry import BENCHMARKS  # noqa: E402
 OUT = ROOT / "build" / "bench"
 
 
+SETTLED_LOAD = 1.0  # 1-minute load average a benchmark starts below (the previous one's tail decays)
+SETTLE_MAX_S = 240.0
+
+
+def settle() -> None:
+    """Wait until the machine is quiet again: a benchmark that starts in the previous one's tail (a
+    stack shutting down, PostgreSQL's autovacuum after a seed) measures that instead of itself."""
+    deadline = time.monotonic() + SETTLE_MAX_S
+    while os.getloadavg()[0] >= SETTLED_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+    print(f"   (1-minute load average {os.getloadavg()[0]:.1f} at start)", flush=True)
+
+
 def main(selected: list[str]) -> int:
     names = selected or list(BENCHMARKS)
     unknown = [name for name in names if name not in BENCHMARKS]
@@ -33,6 +47,7 @@ def main(selected: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     failed = []
     for name in names:
+        settle()
         started = time.perf_counter()
         print(f"== {name}", flush=True)
         command = [sys.executable, str(ROOT / "bench" / f"{name}.py"), *BENCHMARKS[name].args]
