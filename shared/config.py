@@ -261,7 +261,7 @@ class Settings:
         1,
         100,
         used_by="postgres users",
-        meaning="connections per instance (plus as many overflow)",
+        meaning="half the PostgreSQL connections an instance may hold (it keeps up to twice this open)",
     )
     firestore_emulator_host = Setting(
         "FIRESTORE_EMULATOR_HOST",

@@ -56,12 +56,16 @@ def _register_fast_timestamps(dbapi_connection: Any, _record: Any) -> None:
 
 
 def pool_limits(pool_size: int) -> dict[str, int]:
-    """DB_POOL_SIZE kept open, as many more under a burst: an instance holds at most twice it.
+    """An instance holds at most twice DB_POOL_SIZE connections, each kept once opened.
 
-    The connection budget (deploy/connection_budget.py, docs/operations.md) multiplies this by
-    each function's max_instances and checks the sum against Cloud SQL's max_connections.
+    Not DB_POOL_SIZE plus as many overflow: SQLAlchemy closes an overflow connection at check-in
+    while the pool holds its size, so under steady load every burst opened new ones (a TCP and TLS
+    handshake and authentication each; through the Cloud SQL connector an IAM check too). Measured
+    on invitations_api at saturation: most of its CPU went to that churn. The connection budget
+    (deploy/connection_budget.py, docs/operations.md) multiplies the maximum by each function's
+    max_instances and checks the sum against Cloud SQL's max_connections; it is unchanged.
     """
-    return {"pool_size": pool_size, "max_overflow": pool_size}
+    return {"pool_size": 2 * pool_size, "max_overflow": 0}
 
 
 def max_connections_per_instance(pool_size: int) -> int:
