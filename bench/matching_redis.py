@@ -148,8 +148,11 @@ def main() -> None:
                         *(f"p{n}:__rand_int__" for n in range(size)),
                     )  # fmt: skip
                     claims = client.zcard(keys.MATCHING_CLAIMS)
-                    assert claims == calls * size, f"expected {calls * size} claims, got {claims}"
-                    per_call[(blocks_per_user, size)].append(rate * size)
+                    # Nearly every call finds all its pairs; rarely one finds fewer (every candidate in
+                    # its window blocked, or redis-benchmark drew one random pair id twice), so the
+                    # rate counts the pairs claimed, not the pairs asked for.
+                    assert claims >= 0.99 * calls * size, f"expected {calls * size} claims, got {claims}"
+                    per_call[(blocks_per_user, size)].append(rate * claims / calls)
                 if blocks_per_user == 0:
                     # The script alone over one connection, as one worker drives it: the Python
                     # worker's own ceiling (what the client adds is the gap to this row).
