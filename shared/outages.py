@@ -17,6 +17,9 @@ _OUTAGES = (
     ("google.api_core.exceptions", "ServiceUnavailable"),
     ("google.api_core.exceptions", "DeadlineExceeded"),
     ("google.api_core.exceptions", "RetryError"),
+    # The server gave up on the call: rare in production, and the emulator's answer to a commit
+    # whose fan-out met a broken listen stream. A write may or may not have applied.
+    ("google.api_core.exceptions", "Cancelled"),
     ("sqlalchemy.exc", "OperationalError"),
     ("sqlalchemy.exc", "TimeoutError"),  # no pooled connection came free in time
     ("sqlalchemy.exc", "InterfaceError"),

@@ -66,31 +66,47 @@ function record(me, listener, event) {
   me.events.push({ t: Math.round(performance.now() - me.scenarioStart), listener, ...event });
 }
 
+/** Starts the person's listeners; `me.synced()` tells when each has delivered its first snapshot. A
+ * real client renders that first state before anyone can act; the emulator also mishandles a commit
+ * that lands on a stream still adding its targets (it can corrupt the stream). */
 function listen(me) {
   me.scenarioStart = performance.now();
   me.events = [];
+  const waiting = new Set(["user", "roomsQuery", "openRoomsQuery"]);
+  me.synced = () => waiting.size === 0;
   // the user's own document: status and currentRoomId
   me.unsubscribe.push(
-    onSnapshot(doc(me.db, "users", me.uid), (snap) => {
-      const data = snap.data() ?? {};
-      record(me, "user", { status: data.status, currentRoomId: data.currentRoomId ?? null });
-      const roomId = data.currentRoomId;
-      if (roomId && !me.watchedRooms?.has(roomId)) watchRoomDoc(me, roomId);
-    }),
+    onSnapshot(
+      doc(me.db, "users", me.uid),
+      (snap) => {
+        waiting.delete("user");
+        const data = snap.data() ?? {};
+        record(me, "user", { status: data.status, currentRoomId: data.currentRoomId ?? null });
+        const roomId = data.currentRoomId;
+        if (roomId && !me.watchedRooms?.has(roomId)) watchRoomDoc(me, roomId);
+      },
+      (error) => record(me, "user", { error: error.code }),
+    ),
   );
   // the rooms query the rules allow (participants array-contains uid), as is and with the status
   // filter the reference app uses
   const rooms = collection(me.db, "rooms");
   const mine = where("participants", "array-contains", me.uid);
-  watchQuery(me, "roomsQuery", query(rooms, mine));
-  watchQuery(me, "openRoomsQuery", query(rooms, mine, where("status", "in", ["waiting", "active"])));
+  const open = where("status", "in", ["waiting", "active"]);
+  for (const [listener, target] of [
+    ["roomsQuery", query(rooms, mine)],
+    ["openRoomsQuery", query(rooms, mine, open)],
+  ]) {
+    watchQuery(me, listener, target, () => waiting.delete(listener));
+  }
 }
 
-function watchQuery(me, listener, target) {
+function watchQuery(me, listener, target, onFirst) {
   me.unsubscribe.push(
     onSnapshot(
       target,
       (snap) => {
+        onFirst();
         for (const change of snap.docChanges()) {
           const data = change.doc.data();
           record(me, listener, {
@@ -135,10 +151,16 @@ function stopListening(...people) {
   }
 }
 
+let watching = []; // the scenario's two people
+
 async function until(what, predicate) {
   const deadline = performance.now() + TIMEOUT_MS;
   while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > deadline) {
+      // what each person's listeners saw so far: the failure's evidence
+      const seen = Object.fromEntries(watching.map((me) => [me.name, { uid: me.uid, events: me.events }]));
+      throw new Error(`timed out waiting for ${what}; seen so far: ${JSON.stringify(seen)}`);
+    }
     await new Promise((done) => setTimeout(done, 25));
   }
 }
@@ -148,8 +170,10 @@ const settle = () => new Promise((done) => setTimeout(done, 1500)); // let late 
 
 /** Random match, then one leaves with POST /rooms/{id}/leave. */
 async function randomThenLeave(a, b) {
+  watching = [a, b];
   listen(a);
   listen(b);
+  await until("listeners synced", () => a.synced() && b.synced());
   await a.call("matching_api", "POST", "/queue", { preferences: { gender: "male" } });
   await b.call("matching_api", "POST", "/queue", { preferences: { gender: "female" } });
   await until("both seated", () => last(a, "roomDoc")?.status === "active" && last(b, "roomDoc")?.status === "active");
@@ -165,8 +189,10 @@ async function randomThenLeave(a, b) {
 
 /** A select room: created (waiting), joined (active), then its creator goes offline. */
 async function selectThenOffline(a, b) {
+  watching = [a, b];
   listen(a);
   listen(b);
+  await until("listeners synced", () => a.synced() && b.synced());
   const room = await a.call("matching_api", "POST", "/rooms", { maxParticipants: 2 });
   await until("a sees waiting", () => last(a, "roomDoc")?.status === "waiting");
   await settle();
