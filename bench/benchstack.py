@@ -12,11 +12,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import machine_summary
 from deploy.manifest import ROOT, load_manifest
 from devstack.stack import Ports, Stack
 from shared.config import reset_settings
 
-MACHINE = "2-core sandbox VM, 24 GiB"
+MACHINE = machine_summary()
 
 
 @contextmanager

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from invitations_seed import USERS, invitation_id, seed, user_id
 
-from bench.report import Row, Run
+from bench.report import Row, Run, machine_summary
 from deploy.manifest import ROOT, load_manifest
 from devstack.firestore_rest import unsigned_token
 from devstack.stack import Ports, Stack
@@ -45,7 +45,7 @@ from shared.config import reset_settings, settings
 
 TARGETS_MS = {"Q1": 5.0, "Q2": 12.5, "Q3": 10.0, "Q4": 20.0, "Q4 (batch 1000)": 20.0}
 HAND_WRITTEN = "<!-- hand-written below: bench/invitations_bench.py --out keeps it -->"
-MACHINE = "2-core sandbox VM, 24 GiB"
+MACHINE = machine_summary()
 
 
 def percentile(samples: list[float], p: float) -> float:

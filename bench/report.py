@@ -75,6 +75,12 @@ def _load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
+def machine_summary() -> str:
+    """One line for a report's heading: this machine as machine() measures it."""
+    about = machine()
+    return f"{about['cpus']}-core {about['cpu']}, {about['memoryGiB']} GiB"
+
+
 def machine() -> dict[str, Any]:
     model = platform.processor() or platform.machine()
     try:

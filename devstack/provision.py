@@ -19,7 +19,8 @@ TIMEOUT_S = 30.0  # a cold emulator's first answers are slow when the machine is
 def _request(method: str, url: str, body: dict[str, Any] | None = None, ok: tuple[int, ...] = ()) -> Any:
     """One idempotent setup call, tried again when the emulator does not answer in time."""
     data = json.dumps(body).encode() if body is not None else None
-    for attempt in range(1, ATTEMPTS + 1):
+    failure: Exception | None = None
+    for _ in range(ATTEMPTS):
         request = urllib.request.Request(
             url, data=data, method=method, headers={"Content-Type": "application/json"}
         )
@@ -32,9 +33,8 @@ def _request(method: str, url: str, body: dict[str, Any] | None = None, ok: tupl
                 return None
             raise RuntimeError(f"{method} {url} -> {exc.code}: {exc.read()[:300]!r}") from None
         except (TimeoutError, ConnectionError, urllib.error.URLError) as exc:
-            if attempt == ATTEMPTS:
-                raise RuntimeError(f"{method} {url}: no answer after {ATTEMPTS} tries ({exc})") from None
-    raise AssertionError("unreachable")
+            failure = exc
+    raise RuntimeError(f"{method} {url}: no answer after {ATTEMPTS} tries ({failure})")
 
 
 def register_firestore_triggers(

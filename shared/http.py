@@ -267,14 +267,10 @@ class Api:
             else:
                 ratelimit.check(limit, caller.uid)
         try:
-            reply = self._handle(route, api_request, caller)
-        except Exception:
+            return self._handle(route, api_request, caller)
+        finally:
             if pending is not None and not pending.taken:
-                pending.take()  # an empty bucket's 429 replaces the handler's answer
-            raise
-        if pending is not None and not pending.taken:
-            pending.take()
-        return reply
+                pending.take()  # an empty bucket's 429 replaces the handler's answer, error or not
 
     @staticmethod
     def _handle(route: _Route, api_request: ApiRequest, caller: Caller | None) -> Reply:
