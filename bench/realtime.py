@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.benchstack import MACHINE, percentile  # noqa: E402
-from bench.report import Row, Run  # noqa: E402
+from bench.report import Row, Run, machine  # noqa: E402
 from devstack.ports import free_port  # noqa: E402
 
 FPS = 20.0
@@ -536,14 +536,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
     import websockets
 
     limit = args.p95_limit_ms
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
+    cpu = machine()["cpu"]
     loads = [r["loadavg"] for rows in results.values() for r in rows]
     lines = [
         f"# Realtime service benchmark ({datetime.now(UTC).date()}, {MACHINE}, Python {platform.python_version()})",
