@@ -85,11 +85,15 @@ def test_two_people_match_in_the_browser_and_one_leaves(stack: Stack) -> None:
                 str(REPORTS),
                 "--invitation",
                 invitation,
+                # Each wait ends as soon as the page shows its state. The bound outlasts the SDK's
+                # longest reconnect backoff (60 s), should the emulator break a listen stream.
+                "--timeout-ms",
+                "90000",
             ],
             cwd=webapp.WEB_APP_DIR,
             capture_output=True,
             text=True,
-            timeout=240,
+            timeout=600,
         )
     finally:
         stack.stop_process(webapp.PROCESS)
