@@ -109,6 +109,7 @@ def blocks(uid: str) -> str:
 INVITATION_LIST_VERSION = "invitations:list:version"  # integer, INCR on every invitation write
 
 
-def invitation_list(version: str, query_digest: str) -> str:
-    """String (JSON page) with TTL: one cached page of GET /invitations under a cache version."""
-    return f"invitations:list:v{version}:{query_digest}"
+def invitation_list(query_digest: str) -> str:
+    """String with TTL: one cached page of GET /invitations, "{version}\n{JSON page}" (the list
+    version it was computed under; shared/invitations/cache.py)."""
+    return f"invitations:list:{query_digest}"

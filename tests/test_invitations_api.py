@@ -368,11 +368,29 @@ def test_list_is_cached_and_every_write_invalidates_it(call: Call) -> None:
     assert call("POST", f"/invitations/{created['id']}/cancel", uid=host)[0] == 200
     cache_state, items = get()
     assert cache_state == "MISS" and created["id"] not in [item["id"] for item in items]
-    # Versioned keys: entries carry a TTL and nothing ever lists keys.
+    # Entries carry a TTL and the version they were computed under; nothing ever lists keys.
     version = get_redis().get("invitations:list:version")
     assert version is not None and int(version) > 0
-    ttls = [get_redis().ttl(key) for key in get_redis().scan_iter(f"invitations:list:v{version}:*")]
-    assert ttls and all(0 < ttl <= 60 for ttl in ttls)
+    pages = [key for key in get_redis().scan_iter("invitations:list:*") if key != "invitations:list:version"]
+    current = [key for key in pages if get_redis().get(key).partition("\n")[0] == version]
+    assert current and all(0 < get_redis().ttl(key) <= 60 for key in pages)
+
+
+def test_a_page_stored_under_a_retired_version_is_never_served(call: Call) -> None:
+    """A reader that looked the cache up before a write and stores its page after it: the page is
+    tagged with the version the write retired, so the next reader misses and sees the write."""
+    from shared.invitations import cache
+
+    user = new_uid()
+    listing = "/invitations?tag=イベント&limit=100"
+    query = {"status": "recruiting", "tag": "イベント", "limit": 100, "cursor": None}
+    before = cache.lookup(query)  # the slow reader's lookup, before the write
+    created = create(call, new_uid(), tag="イベント")
+    cache.store(before, {"items": [], "nextCursor": None})  # its page, computed before the write
+    status, body, headers = call("GET", listing, uid=user)
+    assert status == 200 and headers["X-Cache"] == "MISS"
+    assert created["id"] in [item["id"] for item in body["items"]]
+    assert call("GET", listing, uid=user)[2]["X-Cache"] == "HIT"
 
 
 # -- tickets --------------------------------------------------------------------------------------

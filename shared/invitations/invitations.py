@@ -25,6 +25,8 @@ from shared.invitations.queries import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from shared.ratelimit import Pending
+
 
 # -- Q1: the list ---------------------------------------------------------------------------------
 # One ordered index range scan of idx_invitation_list (status, tag, start_time) per tag, merged: a list
@@ -58,18 +60,23 @@ def q1_sql(after: bool) -> str:
 
 
 def cached_list(
-    engine: Engine, status: str, tag: str | None, after_cursor: str | None, limit: int
+    engine: Engine,
+    status: str,
+    tag: str | None,
+    after_cursor: str | None,
+    limit: int,
+    budget: Pending | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """A list page as JSON and whether it came from the cache (cache-aside, see cache.py)."""
+    """A list page as JSON and whether it came from the cache (cache-aside, see cache.py). With
+    `budget`, the caller's request is taken from their bucket in the cache read's round trip."""
     from shared.invitations import cursor
 
     after = cursor.decode("q1", after_cursor)
-    key = cache.list_key({"status": status, "tag": tag, "limit": limit, "cursor": after_cursor})
-    cached = cache.get_page(key)  # the version is read before the query (see cache.py)
-    if cached is not None:
-        return cached, True
+    found = cache.lookup({"status": status, "tag": tag, "limit": limit, "cursor": after_cursor}, budget)
+    if found.page is not None:
+        return found.page, True
     body = list_invitations(engine, status, tag, after, limit).body()
-    cache.put_page(key, body)
+    cache.store(found, body)
     return body, False
 
 
