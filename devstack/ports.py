@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from devstack.errors import StackError
 
@@ -31,10 +34,43 @@ class PortInUse(StackError):
     pass
 
 
+# Linux's default ephemeral range, for systems that do not publish theirs (macOS's, 49152-65535,
+# lies inside what is chosen from then).
+_DEFAULT_EPHEMERAL = (32768, 60999)
+_chosen: set[int] = set()
+_chosen_lock = threading.Lock()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return _DEFAULT_EPHEMERAL
+    return low, high
+
+
+def _candidates() -> range:
+    """Ports no outgoing connection is given: below the ephemeral range (or above it when it starts
+    too low to leave room)."""
+    low, high = _ephemeral_range()
+    if low - 1 >= 20000:
+        return range(max(10000, low - 20000), low)
+    return range(high + 1, 65536)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, outside the ephemeral range. Asking the kernel for port 0 gives an
+    ephemeral port, and any outgoing connection (there are hundreds while a stack starts) may take
+    that same port before the server meant for it binds it."""
+    candidates = _candidates()
+    for _ in range(200):
+        port = random.choice(candidates)
+        with _chosen_lock:
+            if port in _chosen or port_in_use(port):
+                continue
+            _chosen.add(port)  # never handed out twice by this process
+        return port
+    raise PortInUse(f"no free port among {candidates.start}-{candidates.stop - 1} after 200 tries")
 
 
 def port_in_use(port: int) -> bool:
