@@ -72,6 +72,22 @@ return {allowed, wait_ms}
 _script = Lazy(lambda: get_redis().register_script(TOKEN_BUCKET))
 
 
+def taking_first(functions: str, read: str) -> str:
+    """The script of a route's first Redis read that takes the caller's request from their bucket
+    first (`Pending.take_with`): KEYS[1] the bucket and ARGV[1..2] `bucket_args`, then `read`, a
+    Lua call over KEYS[2..] and ARGV[3..] using `functions`, whose values follow {1, 0} in the
+    answer; a refusal answers {0, wait_ms} without reading."""
+    return (
+        TAKE_FROM_BUCKET
+        + functions
+        + f"""
+local allowed, wait_ms = take_from_bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+if allowed == 0 then return {{0, wait_ms}} end
+return {{1, 0, {read}}}
+"""
+    )
+
+
 @dataclass(frozen=True)
 class Limit:
     route: str  # the key's route part, e.g. "livekit-token"

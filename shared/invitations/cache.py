@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 LIST_TTL_S = 60
 logger = log.get_logger("shared.invitations.cache")
 
+# Two values: the current version, and the page's JSON if it was stored under that version ('' if not).
 _CACHED_PAGE = """
 local function cached_page(version_key, page_key)
   local version = redis.call('GET', version_key) or '0'
@@ -39,25 +40,16 @@ local function cached_page(version_key, page_key)
   if stored then
     local sep = string.find(stored, '\\n', 1, true)
     if sep and string.sub(stored, 1, sep - 1) == version then
-      return {version, string.sub(stored, sep + 1)}
+      return version, string.sub(stored, sep + 1)
     end
   end
-  return {version, ''}
+  return version, ''
 end
 """
 # KEYS: 1 the list version, 2 the page. Returns {version, page JSON or ''}.
-_READ = _CACHED_PAGE + "return cached_page(KEYS[1], KEYS[2])"
+_READ = _CACHED_PAGE + "return {cached_page(KEYS[1], KEYS[2])}"
 # KEYS: 1 the caller's bucket, then as _READ; ARGV: shared.ratelimit.bucket_args
-_TAKE_AND_READ = (
-    ratelimit.TAKE_FROM_BUCKET
-    + _CACHED_PAGE
-    + """
-local allowed, wait_ms = take_from_bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-if allowed == 0 then return {0, wait_ms} end
-local found = cached_page(KEYS[2], KEYS[3])
-return {1, 0, found[1], found[2]}
-"""
-)
+_TAKE_AND_READ = ratelimit.taking_first(_CACHED_PAGE, "cached_page(KEYS[2], KEYS[3])")
 
 
 def _redis() -> Any:

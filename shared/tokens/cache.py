@@ -33,15 +33,7 @@ end
 # KEYS: 1 token entry, 2 user's revocation marker, 3 room's revocation marker
 _GET = _CACHED_ENTRY + "return cached_entry(KEYS[1], KEYS[2], KEYS[3])"
 # KEYS: 1 the caller's bucket, then as _GET; ARGV: shared.ratelimit.bucket_args
-_TAKE_AND_GET = (
-    ratelimit.TAKE_FROM_BUCKET
-    + _CACHED_ENTRY
-    + """
-local allowed, wait_ms = take_from_bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-if allowed == 0 then return {0, wait_ms} end
-return {1, 0, cached_entry(KEYS[2], KEYS[3], KEYS[4])}
-"""
-)
+_TAKE_AND_GET = ratelimit.taking_first(_CACHED_ENTRY, "cached_entry(KEYS[2], KEYS[3], KEYS[4])")
 # KEYS as _GET; ARGV: 1 entry JSON, 2 TTL (s)
 _PUT = """
 if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return 0 end
