@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, ServerDisconnectedError, TCPConnector, web
 from croniter import croniter
 from yarl import URL
 
@@ -122,21 +122,18 @@ class Hub:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-For"] = request.remote or "127.0.0.1"
         headers["X-Forwarded-Proto"] = "http"
-        assert self.session is not None
         body = await request.read()
+        timeout = ClientTimeout(total=spec.get("timeout_s", 60) + 5)
+        forward = URL(url, encoded=True)
         try:
-            async with self.session.request(
-                request.method,
-                URL(url, encoded=True),
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                timeout=ClientTimeout(total=spec.get("timeout_s", 60) + 5),
-            ) as upstream:
-                payload = await upstream.read()
-                out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-                return web.Response(status=upstream.status, headers=out, body=payload)
-        except (OSError, TimeoutError) as exc:
+            try:
+                return await self._forward(request.method, forward, headers, body, timeout)
+            except ServerDisconnectedError:
+                # A pooled connection the function had just closed (gunicorn closes one whose
+                # request body it refused unread): nothing reached the function, so once more on a
+                # new connection, as Google's front end does. A second one is the answer.
+                return await self._forward(request.method, forward, headers, body, timeout)
+        except (OSError, TimeoutError, ClientError) as exc:
             return web.json_response(
                 {
                     "error": {
@@ -146,6 +143,17 @@ class Hub:
                 },
                 status=503,
             )
+
+    async def _forward(
+        self, method: str, url: URL, headers: dict[str, str], body: bytes, timeout: ClientTimeout
+    ) -> web.Response:
+        assert self.session is not None
+        async with self.session.request(
+            method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout
+        ) as upstream:
+            payload = await upstream.read()
+            out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+            return web.Response(status=upstream.status, headers=out, body=payload)
 
     async def index(self, request: web.Request) -> web.Response:
         base = f"http://{request.host}"
