@@ -129,9 +129,11 @@ class Hub:
             try:
                 return await self._forward(request.method, forward, headers, body, timeout)
             except ServerDisconnectedError:
-                # A pooled connection the function had just closed (gunicorn closes one whose
-                # request body it refused unread): nothing reached the function, so once more on a
-                # new connection, as Google's front end does. A second one is the answer.
+                # Closed before any answer: almost always a pooled connection the function had just
+                # closed (gunicorn closes one whose request body it refused unread), which the
+                # request never reached; so once more on a new connection, as Google's front end
+                # retries. (A worker that died mid-request would see the request twice; this is
+                # the local stand-in.) A second disconnect is the answer.
                 return await self._forward(request.method, forward, headers, body, timeout)
         except (OSError, TimeoutError, ClientError) as exc:
             return web.json_response(

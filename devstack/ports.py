@@ -34,8 +34,8 @@ class PortInUse(StackError):
     pass
 
 
-# Linux's default ephemeral range, for systems that do not publish theirs (macOS's, 49152-65535,
-# lies inside what is chosen from then).
+# Linux's default ephemeral range, for systems that do not publish theirs. Ports are then chosen
+# from 12768-32767, below macOS's ephemeral range (49152-65535) as well.
 _DEFAULT_EPHEMERAL = (32768, 60999)
 _chosen: set[int] = set()
 _chosen_lock = threading.Lock()
