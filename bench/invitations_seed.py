@@ -113,7 +113,6 @@ def vacuum(engine: Any) -> None:
     """VACUUM ANALYZE (visibility map for index-only scans, fresh statistics); needs autocommit."""
     raw = engine.raw_connection()
     try:
-        raw.rollback()  # the pool's pre-ping left a transaction open
         raw.driver_connection.autocommit = True
         cursor = raw.cursor()
         cursor.execute("VACUUM (ANALYZE) invitations, participants, tickets")

@@ -4,6 +4,7 @@ key rotation, cursors, the database safety net, auto-close (Q4) batching and loc
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -22,9 +23,9 @@ from shared.clients.postgres import get_engine
 from shared.clients.redis import get_redis
 from shared.config import ConfigError, settings
 from shared.errors import ApiError
-from shared.invitations import crypto, cursor, invitations, key_rotation
+from shared.invitations import crypto, cursor, invitations, key_rotation, views
 from shared.invitations.completion import complete_finished_invitations
-from shared.invitations.model import NewInvitation
+from shared.invitations.model import Actor, NewInvitation
 
 pytestmark = pytest.mark.stack
 
@@ -135,6 +136,21 @@ def test_cursor_round_trip_and_rejections() -> None:
         with pytest.raises(ApiError) as caught:
             cursor.decode("q1", bad)
         assert caught.value.status == status and caught.value.field == "cursor", bad
+
+
+def test_a_list_item_is_the_detail_of_the_same_invitation_in_brief(engine: Engine) -> None:
+    # Two queries (Q1, Q2) feed one view: their columns must give the same fields, times to the
+    # millisecond with `Z`.
+    start = datetime(2030, 3, 4, 5, 6, 7, 891000) + timedelta(seconds=uuid.uuid4().int % 86_400)
+    created = new_invitation(start_time=start, end_time=start + timedelta(hours=1, microseconds=2000))
+    invitations.create_invitation(engine, created)
+    just_before = (start - timedelta(milliseconds=1), "")
+    listed = invitations.list_invitations(engine, "recruiting", created.tag, just_before, 1).items
+    assert [item["id"] for item in listed] == [created.id]
+    detail = invitations.get_invitation(engine, created.id, Actor("someone-else", False, "x"))
+    fields = set(views.list_item(defaultdict(lambda: None)))
+    assert listed[0] == {field: detail[field] for field in fields}
+    assert listed[0]["startTime"].endswith(".891Z") and listed[0]["endTime"].endswith(".893Z")
 
 
 # -- the database as the last line of defence -----------------------------------------------------

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import pg8000.legacy
 import pytest
 import sqlalchemy
 
@@ -34,6 +36,90 @@ def test_a_half_sent_statement_never_returns_to_the_pool(stack: Stack) -> None:
         answers = list(pool.map(lambda v: _echo(engine, v), values))
     assert answers == values
     postgres.ping()  # the health check's nonce round trip agrees
+
+
+class _FlushCounter:
+    """Wraps a pg8000 connection's socket file: each flush sends what a round trip waits on."""
+
+    def __init__(self, file: Any) -> None:
+        self.file, self.flushes = file, 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        self.file.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
+
+
+def test_a_one_statement_read_costs_two_round_trips_and_leaves_no_transaction(stack: Stack) -> None:
+    engine = postgres._create()  # its own pool: used from one thread, it holds one connection
+    try:
+        with postgres.autocommit_read(engine) as conn:
+            raw = conn.connection.dbapi_connection
+        counter = _FlushCounter(raw._sock)
+        raw._sock = counter
+        with postgres.autocommit_read(engine) as conn:
+            assert conn.connection.dbapi_connection is raw
+            assert conn.execute(sqlalchemy.text("SELECT CAST(:v AS text)"), {"v": "x"}).scalar() == "x"
+            assert not raw._in_transaction
+        # The pre-ping (one simple query) and the statement (pg8000 sends Parse, Describe, then
+        # Bind/Execute, waiting after each); no BEGIN and no ROLLBACK (a simple query and three more).
+        assert counter.flushes == 1 + 3
+        assert raw.autocommit is False  # what comes next on this connection is transactional again
+        counter.flushes = 0
+        with engine.connect() as conn:
+            assert conn.execute(sqlalchemy.text("SELECT CAST(:v AS text)"), {"v": "x"}).scalar() == "x"
+            assert raw._in_transaction
+        assert counter.flushes == 1 + 1 + 3 + 3
+        with engine.begin() as conn:
+            first = conn.execute(sqlalchemy.text("SELECT txid_current()")).scalar()
+            assert conn.execute(sqlalchemy.text("SELECT txid_current()")).scalar() == first
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_that_fails_the_pre_ping_is_replaced(stack: Stack) -> None:
+    engine = postgres._create()
+    try:
+        with postgres.autocommit_read(engine) as conn:
+            dead = conn.connection.dbapi_connection
+            pid = conn.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar()
+        admin = sqlalchemy.create_engine(stack.database_url, poolclass=sqlalchemy.pool.NullPool)
+        with admin.connect() as conn:  # as Cloud SQL may close it while it is idle in the pool
+            assert conn.execute(sqlalchemy.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        admin.dispose()
+        with postgres.autocommit_read(engine) as conn:
+            assert conn.connection.dbapi_connection is not dead
+            assert conn.execute(sqlalchemy.text("SELECT 41 + 1")).scalar() == 42
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT %s, %s",
+        "SELECT '%s' || %s -- %s\n, %s",
+        "SELECT E'\\'%s', \"%s\", $$%s$$, %%s, %s",
+        'SELECT to_char(%s, \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\')',
+    ],
+)
+def test_the_memoized_placeholder_rewrite_is_pg8000s(statement: str) -> None:
+    postgres.memoize_placeholder_rewrite()
+    memoized = pg8000.legacy.convert_paramstyle
+    assert memoized.memoized
+    args = ("a", "b", "c")
+    assert memoized("format", statement, args) == memoized.original("format", statement, args)
+    assert memoized("format", statement, args)[1] is args
+
+
+def test_the_memoized_rewrite_refuses_what_pg8000_refuses() -> None:
+    postgres.memoize_placeholder_rewrite()
+    memoized = pg8000.legacy.convert_paramstyle
+    for convert in (memoized, memoized.original):
+        with pytest.raises(pg8000.legacy.InterfaceError):
+            convert("format", "SELECT %d", (1,))
 
 
 def test_server_reported_errors_keep_the_connection(stack: Stack) -> None:

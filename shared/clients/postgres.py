@@ -8,6 +8,9 @@ requests).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +18,7 @@ from shared.config import settings
 from shared.lazy import Lazy
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine, ExceptionContext
+    from sqlalchemy.engine import Connection, Engine, ExceptionContext
 
 
 def _server_reported(error: BaseException) -> bool:
@@ -55,6 +58,67 @@ def _register_fast_timestamps(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.register_in_adapter(TIMESTAMP_OID, parse_timestamp)
 
 
+def _ping_outside_a_transaction(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's pre-ping, run at every checkout as pool_pre_ping would, but in autocommit.
+
+    SQLAlchemy's own pre-ping runs `SELECT 1` through pg8000 in its default mode, which sends BEGIN
+    first and leaves that transaction open for the caller: every checkout paid a round trip for the
+    BEGIN and every read another for the ROLLBACK at check-in. A connection that fails the ping is
+    replaced (DisconnectionError: the pool discards it and checks out another)."""
+    from sqlalchemy.exc import DisconnectionError
+
+    dbapi_connection.autocommit = True
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    except Exception as error:
+        raise DisconnectionError(f"pre-ping failed: {error!r}") from error
+    finally:
+        dbapi_connection.autocommit = False
+
+
+@contextmanager
+def autocommit_read(engine: Engine) -> Iterator[Connection]:
+    """A connection for a read of one statement, which needs no transaction around it: the
+    statement runs in autocommit (one snapshot of its own), with no BEGIN before it and no ROLLBACK
+    after it. With the pre-ping, a read costs two round trips instead of four. A read of several
+    statements that must agree with each other takes engine.begin()."""
+    with engine.connect() as connection:
+        dbapi_connection = connection.connection.dbapi_connection
+        dbapi_connection.autocommit = True
+        try:
+            yield connection
+        finally:
+            dbapi_connection.autocommit = False
+
+
+def memoize_placeholder_rewrite() -> None:
+    """pg8000 rewrites a statement's `%s` placeholders to `$n` by scanning its text in Python, a
+    character at a time, on every execute: 0.56 ms of the invitations list query's 3 ms, measured.
+    For the "format" style SQLAlchemy's dialect uses, the result depends on the text alone (the
+    values pass through unchanged), so each text is rewritten once. Statement texts come from code,
+    so they are few; the cache is bounded anyway. Idempotent."""
+    import pg8000.legacy
+
+    rewrite = pg8000.legacy.convert_paramstyle
+    if getattr(rewrite, "memoized", False):
+        return
+
+    @functools.lru_cache(maxsize=1024)
+    def rewritten(statement: str) -> str:
+        return str(rewrite("format", statement, ())[0])
+
+    def convert_paramstyle(style: str, statement: str, args: Any) -> tuple[str, Any]:
+        if style == "format":
+            return rewritten(statement), args
+        return rewrite(style, statement, args)  # type: ignore[no-any-return]
+
+    convert_paramstyle.memoized = True  # type: ignore[attr-defined]
+    convert_paramstyle.original = rewrite  # type: ignore[attr-defined]
+    pg8000.legacy.convert_paramstyle = convert_paramstyle
+
+
 def pool_limits(pool_size: int) -> dict[str, int]:
     """An instance holds at most twice DB_POOL_SIZE connections, each kept once opened.
 
@@ -81,8 +145,8 @@ def _create() -> Engine:
         **pool_limits(config.db_pool_size),
         "pool_timeout": 10,
         "pool_recycle": 1800,
-        "pool_pre_ping": True,
     }
+    memoize_placeholder_rewrite()
     instance = config.cloud_sql_instance
     if instance is None:
         engine = sqlalchemy.create_engine(_pg8000_url(config.database_url), **pool)
@@ -98,6 +162,7 @@ def _create() -> Engine:
         )
     sqlalchemy.event.listen(engine, "handle_error", _invalidate_unless_server_error)
     sqlalchemy.event.listen(engine, "connect", _register_fast_timestamps)
+    sqlalchemy.event.listen(engine, "checkout", _ping_outside_a_transaction)
     return engine
 
 

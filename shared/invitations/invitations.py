@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.clients.postgres import autocommit_read
 from shared.errors import conflict, not_found, unprocessable
 from shared.invitations import cache, crypto, views
 from shared.invitations.errors import translate_db_errors
@@ -87,7 +88,7 @@ def list_invitations(
     params: dict[str, Any] = {"status": status, "tags": tags, "limit": limit + 1}
     if after:
         params.update(after_time=after[0], after_id=after[1])
-    with engine.connect() as conn:
+    with autocommit_read(engine) as conn:
         rows = conn.execute(sql(q1_sql(after is not None)), params).mappings().all()
     return page(rows, limit, "q1", "start_time", views.list_item)
 
@@ -111,7 +112,7 @@ GROUP BY i.id
 
 
 def get_invitation(engine: Engine, invitation_id: str, viewer: Actor) -> dict[str, Any]:
-    with engine.connect() as conn:
+    with autocommit_read(engine) as conn:
         row = conn.execute(sql(Q2), {"id": invitation_id}).mappings().first()
     if row is None:
         raise not_found(f"invitation {invitation_id} does not exist")

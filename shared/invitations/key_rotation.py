@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from shared.clients.postgres import autocommit_read
 from shared.invitations import crypto
 from shared.invitations.queries import sql
 
@@ -60,7 +61,7 @@ def stale_rows(engine: Engine, batch_size: int = 500, keys: str | None = None) -
     """How many invitations still hold a value encrypted under an older key (read only)."""
     stale, after = 0, ""
     while True:
-        with engine.connect() as conn:
+        with autocommit_read(engine) as conn:
             rows = conn.execute(sql(BATCH), {"after": after, "limit": batch_size}).mappings().all()
         stale += sum(1 for row in rows if not _current(row, keys))
         if len(rows) < batch_size:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.clients.postgres import autocommit_read
 from shared.errors import conflict, not_found
 from shared.invitations import cache, views
 from shared.invitations.errors import translate_db_errors
@@ -38,7 +39,7 @@ def participations(engine: Engine, user_id: str, before: tuple[datetime, str] | 
     params: dict[str, Any] = {"user_id": user_id, "limit": limit + 1}
     if before:
         params.update(before_time=before[0], before_id=before[1])
-    with engine.connect() as conn:
+    with autocommit_read(engine) as conn:
         rows = conn.execute(sql(q3_sql(before is not None)), params).mappings().all()
     return page(rows, limit, "q3", "start_time", views.participation)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.clients.postgres import autocommit_read
 from shared.errors import ApiError, not_found
 from shared.invitations import views
 from shared.invitations.errors import translate_db_errors
@@ -57,13 +58,13 @@ def list_tickets(
     if before:
         params.update(before_time=before[0], before_id=before[1])
     query = TICKETS.format(where=where, before=TICKETS_BEFORE if before else "")
-    with engine.connect() as conn:
+    with autocommit_read(engine) as conn:
         rows = conn.execute(sql(query), params).mappings().all()
     return page(rows, limit, "tickets", "created_at", views.ticket)
 
 
 def get_ticket(engine: Engine, ticket_id: str) -> dict[str, Any]:
-    with engine.connect() as conn:
+    with autocommit_read(engine) as conn:
         row = conn.execute(sql("SELECT * FROM tickets WHERE id = :id"), {"id": ticket_id}).mappings().first()
     if row is None:
         raise not_found(f"ticket {ticket_id} does not exist")
