@@ -35,11 +35,13 @@ JSON_TYPE = "application/json"
 
 @dataclass
 class Reply:
-    """What a route returns: a status, a JSON-serialisable body, extra headers."""
+    """What a route returns: a status, a JSON-serialisable body, extra headers, and fields for the
+    request's one log line (what the route learned: a cache hit, the room; never a secret)."""
 
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    log: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,7 +177,9 @@ class Api:
         trace_token = log.set_trace(log.trace_from_headers(request.headers, _project_or_none()))
         try:
             seen = _Seen()
-            response = self._encode(self._reply(request, seen), request)
+            reply = self._reply(request, seen)
+            seen.extra.update(reply.log)
+            response = self._encode(reply, request)
             if seen.log_line:
                 self._log_request(request, response, seen, started)
             return response
@@ -188,7 +192,8 @@ class Api:
         except ApiError as exc:
             # A flood's repeated refusal is counted into the next logged one, not a line each.
             seen.log_line = not getattr(exc, "quiet", False)
-            seen.extra["unloggedRefusals"] = getattr(exc, "unlogged_refusals", None)
+            if refusals := getattr(exc, "unlogged_refusals", None):
+                seen.extra["unloggedRefusals"] = refusals
             return Reply(exc.status, exc.body(), exc.headers)
         except ConfigError as exc:
             # Misconfiguration is the operator's problem: name the variable in the log and in the
@@ -214,7 +219,8 @@ class Api:
     def _log_request(self, request: Request, response: Response, seen: _Seen, started: float) -> None:
         log.log_event(
             logger,
-            f"{request.method} {seen.route or request.path} {response.status_code}",
+            # The route is "METHOD /template"; a request that matched none is named by its path.
+            f"{seen.route or f'{request.method} {request.path}'} {response.status_code}",
             logging.WARNING if response.status_code >= 500 else logging.INFO,
             httpRequest={
                 "requestMethod": request.method,
@@ -225,7 +231,7 @@ class Api:
             },
             function=self.name,
             uid=seen.uid,
-            **{k: v for k, v in seen.extra.items() if v},
+            **{k: v for k, v in seen.extra.items() if v is not None},
         )
 
     def _dispatch(self, request: Request, seen: _Seen) -> Reply:

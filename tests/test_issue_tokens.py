@@ -3,6 +3,7 @@ verified from the JWKS by a second JOSE library (joserfc), room rules, cache, ra
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -231,6 +232,10 @@ def test_no_token_is_ever_logged(stack: Stack, call: Callable[..., tuple[int, An
     bearer = stack  # the caller's Firebase ID token travels in a header that is never logged either
     del bearer
     logs = "".join(path.read_text(errors="replace") for path in stack.logs_dir.glob("*.log"))
-    assert "livekit token issued" in logs and "ws token issued" in logs
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    issued_lines = [line for line in lines if line.get("uid") == me and line.get("expiresAt")]
+    # One line per request, carrying what the route learned: the room, the cache hit, the expiry.
+    assert {line["message"] for line in issued_lines} == {"POST /livekit-token 200", "POST /ws-token 200"}
+    assert [line["cacheHit"] for line in issued_lines if "cacheHit" in line] == [False]
     for token in issued:
         assert token not in logs and token.split(".")[2] not in logs

@@ -35,14 +35,15 @@ LIVEKIT_BUDGET = Budget("livekit-token", lambda: settings().rate_limit_livekit_p
 def livekit_token(request: ApiRequest) -> Reply:
     room_id = _room_id(request.json(), required=True)
     assert room_id is not None
-    body, _ = issue.livekit_token(request.uid, room_id, datetime.now(UTC), request.budget)
-    return Reply(200, body)
+    body, hit = issue.livekit_token(request.uid, room_id, datetime.now(UTC), request.budget)
+    return Reply(200, body, log={"roomId": room_id, "cacheHit": hit, "expiresAt": body["expiresAt"]})
 
 
 @api.route("POST", "/ws-token", budget=Budget("ws-token", lambda: settings().rate_limit_ws_per_min))
 def ws_token(request: ApiRequest) -> Reply:
     room_id = _room_id(request.json(optional=True), required=False)
-    return Reply(200, issue.ws_token(request.uid, room_id, datetime.now(UTC)))
+    body = issue.ws_token(request.uid, room_id, datetime.now(UTC))
+    return Reply(200, body, log={"roomId": room_id, "expiresAt": body["expiresAt"]})
 
 
 @api.route("GET", "/.well-known/jwks.json", auth=False)

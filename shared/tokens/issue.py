@@ -1,5 +1,6 @@
 """What `issue_tokens` does per request: check the caller's room, reuse or mint a LiveKit token, sign
-a WebSocket token. Tokens are never logged; only room ids, uids and expiry times are."""
+a WebSocket token. Tokens are never logged: the routes put room ids, cache hits and expiry times on
+the request's one log line."""
 
 from __future__ import annotations
 
@@ -7,14 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import documents, log, ratelimit, safety, vocab
+from shared import documents, ratelimit, safety, vocab
 from shared.clients.firestore import get_firestore
 from shared.config import settings
 from shared.errors import ApiError, forbidden, not_found
 from shared.lazy import Lazy
 from shared.tokens import cache, livekit, ws
 
-logger = log.get_logger("shared.tokens")
 _credentials = Lazy(livekit.LiveKitCredentials.from_settings)
 
 
@@ -99,14 +99,6 @@ def livekit_token(
         hit = False
     else:
         hit = True
-    log.log_event(
-        logger,
-        "livekit token issued",
-        uid=uid,
-        roomId=room_id,
-        cacheHit=hit,
-        expiresAt=_iso(cached.expires_at),
-    )
     body = {
         "token": cached.token,
         "url": credentials.url,
@@ -123,7 +115,4 @@ def ws_token(uid: str, room_id: str | None, now: datetime) -> dict[str, Any]:
     else:
         safety.require_may_use_tokens(documents.user(uid).get().to_dict() or {}, now)
     token, expires_at = ws.sign_ws_token(uid, now, room_id)
-    log.log_event(
-        logger, "ws token issued", uid=uid, roomId=room_id, expiresAt=_iso(int(expires_at.timestamp()))
-    )
     return {"token": token, "expiresAt": _iso(int(expires_at.timestamp()))}
