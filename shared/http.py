@@ -217,11 +217,9 @@ class Api:
             return Reply(500, {"error": {"code": "internal", "message": "internal error"}})
 
     def _log_request(self, request: Request, response: Response, seen: _Seen, started: float) -> None:
-        log.log_event(
-            logger,
-            # The route is "METHOD /template"; a request that matched none is named by its path.
-            f"{seen.route or f'{request.method} {request.path}'} {response.status_code}",
-            logging.WARNING if response.status_code >= 500 else logging.INFO,
+        fields = {k: v for k, v in seen.extra.items() if v is not None}
+        # The request line's own fields win over a route's of the same name.
+        fields.update(
             httpRequest={
                 "requestMethod": request.method,
                 "requestUrl": request.path,
@@ -231,7 +229,13 @@ class Api:
             },
             function=self.name,
             uid=seen.uid,
-            **{k: v for k, v in seen.extra.items() if v is not None},
+        )
+        log.log_event(
+            logger,
+            # The route is "METHOD /template"; a request that matched none is named by its path.
+            f"{seen.route or f'{request.method} {request.path}'} {response.status_code}",
+            logging.WARNING if response.status_code >= 500 else logging.INFO,
+            **fields,
         )
 
     def _dispatch(self, request: Request, seen: _Seen) -> Reply:
