@@ -111,15 +111,12 @@ def seed(
 
 def vacuum(engine: Any) -> None:
     """VACUUM ANALYZE (visibility map for index-only scans, fresh statistics); needs autocommit."""
-    raw = engine.raw_connection()
-    try:
-        raw.driver_connection.autocommit = True
-        cursor = raw.cursor()
-        cursor.execute("VACUUM (ANALYZE) invitations, participants, tickets")
-        cursor.close()
-        raw.driver_connection.autocommit = False
-    finally:
-        raw.close()
+    from sqlalchemy import text
+
+    from shared.clients.postgres import autocommit_read
+
+    with autocommit_read(engine) as conn:
+        conn.execute(text("VACUUM (ANALYZE) invitations, participants, tickets"))
 
 
 def main() -> None:
