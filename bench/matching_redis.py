@@ -40,6 +40,7 @@ from bench.report import Row, Run  # noqa: E402
 from devstack.stack import free_port  # noqa: E402
 from shared import keys, redis_scripts  # noqa: E402
 from shared.matching import pairing  # noqa: E402
+from shared.matching.model import class_queues  # noqa: E402
 
 GENDERS = ["male"] * 45 + ["female"] * 45 + ["other"] * 7 + ["none"] * 3
 PAIRS_PER_BENCH = 4000  # < 5,000: every call finds its pairs in 10,000 users
@@ -75,7 +76,7 @@ def fill(client: redis.Redis, users: int, seed: int, blocks_per_user: int = 0) -
         opposite = {"male": "female", "female": "male"}.get(gender, "any")
         want = rng.choices(["any", opposite, gender if gender != "none" else "any"], [60, 35, 5])[0]
         pipe.evalsha(
-            sha, 2, keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY,
+            sha, 1, keys.MATCHING_EXPIRY,
             keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, f"user-{i}", "fresh", uuid.uuid4().hex,
             base + i, base + 3_600_000, gender, want, 0, 3_600_000,
         )  # fmt: skip
@@ -142,7 +143,7 @@ def main() -> None:
                     now = int(time.time() * 1000)
                     calls = PAIRS_PER_BENCH // size
                     rate = redis_benchmark(
-                        port, calls, "evalsha", pair_sha, "2", keys.MATCHING_QUEUE, keys.MATCHING_CLAIMS,
+                        port, calls, "evalsha", pair_sha, "1", keys.MATCHING_CLAIMS,
                         keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, keys.MATCHING_CLAIM_PREFIX,
                         str(now), str(now + 60_000), keys.BLOCKS_PREFIX,
                         *(f"p{n}:__rand_int__" for n in range(size)),
@@ -160,8 +161,7 @@ def main() -> None:
                     client.script_load(pair_text)
                     now = int(time.time() * 1000)
                     rate = redis_benchmark(
-                        port, PAIRS_PER_BENCH // 16, "evalsha", pair_sha, "2", keys.MATCHING_QUEUE,
-                        keys.MATCHING_CLAIMS, keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX,
+                        port, PAIRS_PER_BENCH // 16, "evalsha", pair_sha, "1", keys.MATCHING_CLAIMS, keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX,
                         keys.MATCHING_CLAIM_PREFIX, str(now), str(now + 60_000), keys.BLOCKS_PREFIX,
                         *(f"p{n}:__rand_int__" for n in range(16)), clients=1,
                     )  # fmt: skip
@@ -188,7 +188,7 @@ def main() -> None:
                 sismember[blocks_per_user].append(
                     stats.get("cmdstat_sismember", {"calls": 0})["calls"] / pairs
                 )
-                leftovers[blocks_per_user].append(client.zcard(keys.MATCHING_QUEUE))
+                leftovers[blocks_per_user].append(sum(client.zcard(key) for key in class_queues()))
         c = statistics.median(ceiling)
         version = client.info("server")["redis_version"]
         print(

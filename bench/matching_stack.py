@@ -35,6 +35,7 @@ from devstack.stack import Ports, Stack  # noqa: E402
 from shared.config import reset_settings  # noqa: E402
 
 WORKERS = 4
+NAIVE_QUEUE = "bench:naive:queue"  # the sketch's one sorted set of everyone waiting
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -125,19 +126,18 @@ def end_to_end(stack: Stack, users: int, prefix: str = "e2e") -> dict[str, Any]:
 
 def naive_run(users: list[str]) -> Counter[str]:
     """The design note's sketch: ZADD, ZRANGE the head, create the room, ZREM (no atomic step)."""
-    from shared import keys
     from shared.clients.firestore import get_firestore
     from shared.clients.redis import get_redis
 
     r, db = get_redis(), get_firestore()
-    r.delete(keys.MATCHING_QUEUE)
-    r.zadd(keys.MATCHING_QUEUE, {uid: i for i, uid in enumerate(users)})
+    r.delete(NAIVE_QUEUE)
+    r.zadd(NAIVE_QUEUE, {uid: i for i, uid in enumerate(users)})
     seats: Counter[str] = Counter()
     lock = threading.Lock()
 
     def worker() -> None:
         while True:
-            candidates = [str(uid) for uid in r.zrange(keys.MATCHING_QUEUE, 0, 10)]
+            candidates = [str(uid) for uid in r.zrange(NAIVE_QUEUE, 0, 10)]
             if len(candidates) < 2:
                 return
             a, b = candidates[0], candidates[1]
@@ -149,7 +149,7 @@ def naive_run(users: list[str]) -> Counter[str]:
                     "createdAt": datetime.now(UTC),
                 }
             )
-            r.zrem(keys.MATCHING_QUEUE, a, b)
+            r.zrem(NAIVE_QUEUE, a, b)
             with lock:
                 seats[a] += 1
                 seats[b] += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 PRESENCE_TTL_S = 30
-MATCHING_QUEUE = "matching:queue:random"  # sorted set: score = enqueue time (ms), member = uid
 
 
 def presence(uid: str) -> str:
@@ -68,7 +67,7 @@ def room_code_lock(code: str) -> str:
 # The pairing scripts build per-user key names from these prefixes inside Redis (the members of the
 # queue are only known there), so the prefixes are the one definition of those names.
 MATCHING_TICKET_PREFIX = "matching:ticket:"
-MATCHING_CLASS_PREFIX = "matching:queue:random:"  # + "{gender}:{want}": per-preference index of the queue
+MATCHING_CLASS_PREFIX = "matching:queue:random:"  # + "{gender}:{want}": the queue, one set per class
 MATCHING_CLAIM_PREFIX = "matching:claim:"
 MATCHING_EXPIRY = "matching:expiry"  # sorted set: score = ticket expiry (ms), member = uid
 MATCHING_CLAIMS = "matching:claims"  # sorted set: score = claim deadline (ms), member = pair id
@@ -76,7 +75,8 @@ MATCHING_WAKE = "matching:wake"  # string with TTL: a worker run has been asked 
 
 
 def matching_class_queue(gender: str, want: str) -> str:
-    """Sorted set like MATCHING_QUEUE holding only the users of one (own gender, wanted gender) class."""
+    """Sorted set of the waiting users of one (own gender, wanted gender) class: score = place (the
+    request's time, ms), member = uid. The 16 class sets together are the random queue."""
     return f"{MATCHING_CLASS_PREFIX}{gender}:{want}"
 
 

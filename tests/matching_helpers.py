@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.clients.firestore import get_firestore
 from shared.clients.redis import get_redis
+from shared.matching.model import class_queues
 
 
 def new_user(gender: str | None = None, prefix: str = "u", **fields: Any) -> str:
@@ -37,6 +38,25 @@ def mirror(uid: str) -> dict[str, Any] | None:
 def room(room_id: str) -> dict[str, Any] | None:
     snap = get_firestore().collection("rooms").document(room_id).get()
     return snap.to_dict() if snap.exists else None
+
+
+def waiting() -> list[str]:
+    """Everyone in the random queue (all class sets), oldest first."""
+    r = get_redis()
+    entries = [
+        (score, str(uid)) for key in class_queues() for uid, score in r.zrange(key, 0, -1, withscores=True)
+    ]
+    return [uid for _, uid in sorted(entries)]
+
+
+def place(uid: str) -> float | None:
+    """The user's place in the random queue (their class set's score), None when not waiting."""
+    r = get_redis()
+    for key in class_queues():
+        score = r.zscore(key, uid)
+        if score is not None:
+            return float(score)
+    return None
 
 
 def clear_matching_redis() -> None:

@@ -20,7 +20,7 @@ from shared.matching import pairing, queue
 from shared.matching.model import Preferences
 from tests.account_helpers import Call, caller, doc, fs, new_user, rds, shared_room
 from tests.conftest import wait_for
-from tests.matching_helpers import clear_matching_redis
+from tests.matching_helpers import clear_matching_redis, place, waiting
 
 pytestmark = pytest.mark.stack
 
@@ -145,7 +145,7 @@ def ticket(uid: str, place_ms: int) -> None:
     """A Redis ticket (no Firestore), gender none / wanting anyone: everyone is compatible."""
     redis_scripts.run(
         "matching/enqueue",
-        [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],
+        [keys.MATCHING_EXPIRY],
         [keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, uid, "fresh", uuid.uuid4().hex,
          place_ms, place_ms + 3_600_000, "none", "any", 0, 1000],
     )  # fmt: skip
@@ -177,7 +177,7 @@ def test_a_user_blocked_with_everyone_within_the_window_waits_and_the_rest_pair(
     claims = pairing.claim_pairs(10, now_ms=base + 100)
     paired = {uid for claim in claims for uid in (claim.a, claim.b)}
     assert lonely not in paired and len(claims) == 6 and paired == set(others)
-    assert rds().zscore(keys.MATCHING_QUEUE, lonely) is not None  # still waiting, at its place
+    assert place(lonely) is not None  # still waiting, at its place
 
 
 def test_a_block_the_mirror_missed_is_caught_by_the_room_transaction_and_repaired() -> None:
@@ -237,8 +237,7 @@ def test_many_concurrent_users_with_blocks_never_pair_a_blocked_pair_and_nobody_
 
     def settled() -> bool:
         seated = [u for u in users if (doc(f"users/{u}") or {}).get("currentRoomId")]
-        waiting = rds().zcard(keys.MATCHING_QUEUE)
-        return len(seated) + waiting == len(users) and rds().zcard(keys.MATCHING_CLAIMS) == 0
+        return len(seated) + len(waiting()) == len(users) and rds().zcard(keys.MATCHING_CLAIMS) == 0
 
     wait_for(settled, timeout_s=60, interval_s=0.5)
     while pairing.match_waiting().created:  # whatever a last run could still pair
@@ -250,18 +249,18 @@ def test_many_concurrent_users_with_blocks_never_pair_a_blocked_pair_and_nobody_
         if room_id:
             rooms.setdefault(room_id, []).append(uid)
     seated = {uid for members in rooms.values() for uid in members}
-    waiting = set(rds().zrange(keys.MATCHING_QUEUE, 0, -1))
-    assert seated | waiting == set(users) and not seated & waiting  # nobody lost, nobody twice
+    still = set(waiting())
+    assert seated | still == set(users) and not seated & still  # nobody lost, nobody twice
     for room_id, members in rooms.items():
         assert len(members) == 2, (room_id, members)
         assert frozenset(members) not in pairs, f"blocked pair matched in {room_id}"
         assert sorted((doc(f"rooms/{room_id}") or {})["participants"]) == sorted(members)
     assert len(seated) >= 30  # sparse blocks leave almost everyone a partner
     # Whoever still waits has no unblocked partner left among the others waiting.
-    for a in waiting:
-        for b in waiting - {a}:
+    for a in still:
+        for b in still - {a}:
             assert frozenset((a, b)) in pairs, (a, b)
-    for uid in waiting:
+    for uid in still:
         queue.remove_from_queue(uid, reason="test")
 
 

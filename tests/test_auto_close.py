@@ -14,6 +14,7 @@ from shared.jobs.auto_close import Limits, Summary, run
 from shared.matching.model import Preferences
 from shared.matching.queue import enqueue
 from tests.conftest import http, wait_for
+from tests.matching_helpers import place
 from tests.room_fixtures import doc, fs, new_room, new_users, rds
 
 LIMITS = Limits(batch_size=200, waiting_max_age=timedelta(minutes=10), presence_grace=timedelta(minutes=1))
@@ -78,7 +79,7 @@ class Backlog:
             assert room["closeReason"] == "timeout"
         assert (doc(f"rooms/{self.fresh_room}") or {})["status"] == "waiting"
         fs().collection("rooms").document(self.fresh_room).delete()  # not due now, but due for a later base
-        assert rds().zscore(keys.MATCHING_QUEUE, self.queued) is None
+        assert place(self.queued) is None
         assert rds().exists(keys.matching_ticket(self.queued)) == 0
         assert doc(f"matchingQueue/{self.queued}") is None
         assert (doc(f"users/{self.queued}") or {})["status"] == "online"

@@ -20,7 +20,7 @@ from shared.matching.model import Preferences
 from shared.rooms import codes, membership, select
 from shared.users import state
 from tests.conftest import wait_for
-from tests.matching_helpers import clear_matching_redis, mirror, new_user, room, user
+from tests.matching_helpers import clear_matching_redis, mirror, new_user, place, room, user, waiting
 
 CLASS_GENDERS = (*model.GENDERS, model.NO_GENDER)
 CLASS_WANTS = (*model.GENDERS, model.ANY)
@@ -41,7 +41,7 @@ def redis_ticket(uid: str, gender: str, want: str, place_ms: int, exp_ms: int | 
     exp_ms = exp_ms or place_ms + 3_600_000
     redis_scripts.run(
         "matching/enqueue",
-        [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],
+        [keys.MATCHING_EXPIRY],
         [
             keys.MATCHING_TICKET_PREFIX,
             keys.MATCHING_CLASS_PREFIX,
@@ -56,10 +56,6 @@ def redis_ticket(uid: str, gender: str, want: str, place_ms: int, exp_ms: int | 
             1000,
         ],
     )
-
-
-def queued() -> list[str]:
-    return [str(m) for m in get_redis().zrange(keys.MATCHING_QUEUE, 0, -1)]
 
 
 # -- preference rules --------------------------------------------------------------------------
@@ -87,7 +83,7 @@ def test_redis_pairing_applies_the_same_rule_for_every_pair_of_classes() -> None
         if claims:
             assert [(c.a, c.b) for c in claims] == [("a", "b")]
         else:
-            assert sorted(queued()) == ["a", "b"]
+            assert sorted(waiting()) == ["a", "b"]
 
 
 def test_oldest_user_with_a_partner_goes_first_with_their_oldest_compatible_partner() -> None:
@@ -102,7 +98,7 @@ def test_oldest_user_with_a_partner_goes_first_with_their_oldest_compatible_part
     claims = pairing.claim_pairs(10, now_ms=base + 10)
     assert [(c.a, c.b) for c in claims] == [("m-old", "f-male"), ("m-any", "f-any")]
     assert [c.place_a for c in claims] == [base + 2, base + 3]
-    assert queued() == ["w1", "w2"]  # they keep their places
+    assert waiting() == ["w1", "w2"]  # they keep their places
 
 
 def test_pairing_never_pairs_a_user_with_themselves_and_skips_expired_tickets() -> None:
@@ -110,7 +106,7 @@ def test_pairing_never_pairs_a_user_with_themselves_and_skips_expired_tickets() 
     redis_ticket("solo", "male", "any", base)
     redis_ticket("expired", "female", "any", base + 1, exp_ms=base + 5)
     assert pairing.claim_pairs(5, now_ms=base + 10) == []
-    assert queued() == ["solo"]
+    assert waiting() == ["solo"]
     # the expired ticket left the queue but stays for the expiry sweep, which also settles Firestore
     assert get_redis().exists(keys.matching_ticket("expired"))
 
@@ -123,8 +119,8 @@ def test_enqueue_is_idempotent_and_keeps_the_place() -> None:
     first = queue.enqueue(uid, Preferences("female"), now())
     second = queue.enqueue(uid, Preferences(), now())
     assert second.created_at == first.created_at and second.expires_at >= first.expires_at
-    assert queued() == [uid]
-    assert get_redis().zscore(keys.MATCHING_QUEUE, uid) == int(first.created_at.timestamp() * 1000)
+    assert waiting() == [uid]
+    assert place(uid) == int(first.created_at.timestamp() * 1000)
     # the refresh moved the user to their new preference class
     assert get_redis().zrange(keys.matching_class_queue("male", "female"), 0, -1) == []
     assert get_redis().zrange(keys.matching_class_queue("male", "any"), 0, -1) == [uid]
@@ -140,7 +136,7 @@ def test_leaving_the_queue_is_idempotent() -> None:
     assert queue.remove_from_queue(uid, reason="test") is True
     assert queue.remove_from_queue(uid, reason="test") is False
     assert mirror(uid) is None and user(uid)["status"] == "online"
-    assert queued() == [] and not get_redis().exists(keys.matching_ticket(uid))
+    assert waiting() == [] and not get_redis().exists(keys.matching_ticket(uid))
     assert get_redis().zscore(keys.MATCHING_EXPIRY, uid) is None
 
 
@@ -156,10 +152,22 @@ def test_expired_tickets_are_removed_and_status_returns_to_online() -> None:
     queue.enqueue(fresh, Preferences(), now())
     assert queue.expire_tickets(now(), 100) >= 1
     assert mirror(old) is None and user(old)["status"] == "online"
-    assert not get_redis().exists(keys.matching_ticket(old)) and old not in queued()
-    assert mirror(fresh) is not None and fresh in queued() and user(fresh)["status"] == "matching"
+    assert not get_redis().exists(keys.matching_ticket(old)) and old not in waiting()
+    assert mirror(fresh) is not None and fresh in waiting() and user(fresh)["status"] == "matching"
     queue.expire_tickets(now(), 100)  # again: the old one is gone, the fresh one stays
-    assert mirror(old) is None and mirror(fresh) is not None and fresh in queued()
+    assert mirror(old) is None and mirror(fresh) is not None and fresh in waiting()
+
+
+def test_expiry_takes_a_user_out_of_the_queue_whose_ticket_redis_already_dropped() -> None:
+    # Queued so long ago that the ticket's own Redis expiry (expiry + grace) has passed: the sweep
+    # finds the user in the expiry index with no hash to name their class, and empties every class.
+    uid, other = new_user("male"), new_user("female")
+    queue.enqueue(uid, Preferences(), now() - timedelta(hours=3))
+    queue.enqueue(other, Preferences(), now())
+    assert not get_redis().exists(keys.matching_ticket(uid)) and uid in waiting()
+    assert queue.expire_tickets(now(), 100) >= 1
+    assert waiting() == [other] and mirror(uid) is None and user(uid)["status"] == "online"
+    assert queue.forget_ticket(other) == 1 and waiting() == []  # a ticket that exists: its one class
 
 
 def test_expiry_also_finds_mirrors_redis_lost() -> None:
@@ -207,7 +215,7 @@ def test_a_compatible_pair_gets_a_room_in_one_transaction() -> None:
         assert user(uid)["status"] == "in_call" and user(uid)["currentRoomId"] == report.created[0]
         assert mirror(uid) is None and not get_redis().exists(keys.matching_ticket(uid))
         assert get_redis().get(keys.presence(uid)) == "in_call"
-    assert queued() == [c] and get_redis().zcard(keys.MATCHING_CLAIMS) == 0
+    assert waiting() == [c] and get_redis().zcard(keys.MATCHING_CLAIMS) == 0
     assert pairing.match_waiting().created == []  # a second delivery changes nothing
 
 
@@ -215,13 +223,13 @@ def test_a_partner_who_left_meanwhile_is_dropped_and_the_other_keeps_their_place
     a, b = new_user("male"), new_user("female")
     queue.enqueue(a, Preferences(), now())
     queue.enqueue(b, Preferences(), now())
-    place = get_redis().zscore(keys.MATCHING_QUEUE, a)
+    at = place(a)
     (claim,) = pairing.claim_pairs(1)
     queue.remove_from_queue(b, reason="test")
     pairing.process_claim(claim, pairing.Report())
     assert room(claim.pair_id) is None
-    assert get_redis().zscore(keys.MATCHING_QUEUE, a) == place and mirror(a) is not None
-    assert b not in queued() and user(b)["status"] == "online"
+    assert place(a) == at and mirror(a) is not None
+    assert b not in waiting() and user(b)["status"] == "online"
 
 
 def test_pairs_sharing_a_transaction_are_each_decided_on_their_own() -> None:
@@ -236,7 +244,7 @@ def test_pairs_sharing_a_transaction_are_each_decided_on_their_own() -> None:
     pairing.process_claims(claims, report)
     assert sorted(report.created) == sorted([claims[0].pair_id, claims[2].pair_id])
     assert report.requeued == 1 and room(claims[1].pair_id) is None  # the leaver: already gone
-    assert queued() == [claims[1].a] and user(leaver)["status"] == "online"
+    assert waiting() == [claims[1].a] and user(leaver)["status"] == "online"
     for claim in (claims[0], claims[2]):
         assert user(claim.a)["currentRoomId"] == claim.pair_id == user(claim.b)["currentRoomId"]
 
@@ -265,7 +273,7 @@ def test_failure_after_the_pair_left_the_queue_puts_both_back_in_place() -> None
     a, b = new_user("male"), new_user("female")
     queue.enqueue(a, Preferences(), now())
     queue.enqueue(b, Preferences(), now())
-    places = {uid: get_redis().zscore(keys.MATCHING_QUEUE, uid) for uid in (a, b)}
+    places = {uid: place(uid) for uid in (a, b)}
 
     def fail(stage: str, claim: pairing.Claim) -> None:
         if stage == "claimed":
@@ -273,7 +281,7 @@ def test_failure_after_the_pair_left_the_queue_puts_both_back_in_place() -> None
 
     with pytest.raises(pairing.PairingFailed):
         pairing.match_waiting(fault=fail)
-    assert {uid: get_redis().zscore(keys.MATCHING_QUEUE, uid) for uid in (a, b)} == places
+    assert {uid: place(uid) for uid in (a, b)} == places
     assert user(a)["status"] == "matching" and mirror(a) is not None
     (created,) = pairing.match_waiting().created
     assert room(created)["participants"] == [a, b]  # type: ignore[index]
@@ -290,7 +298,7 @@ def test_an_error_after_the_commit_keeps_the_room() -> None:
 
     (created,) = pairing.match_waiting(fault=fail).created
     assert user(a)["currentRoomId"] == created == user(b)["currentRoomId"]
-    assert queued() == [] and get_redis().zcard(keys.MATCHING_CLAIMS) == 0
+    assert waiting() == [] and get_redis().zcard(keys.MATCHING_CLAIMS) == 0
 
 
 def test_seated_users_put_back_by_a_late_sweep_never_get_a_second_room() -> None:
@@ -307,7 +315,7 @@ def test_seated_users_put_back_by_a_late_sweep_never_get_a_second_room() -> None
     while pairing.match_waiting().dropped:
         pass
     assert user(a)["currentRoomId"] == claim.pair_id == user(b)["currentRoomId"]
-    assert queued() == [c] and mirror(c) is not None
+    assert waiting() == [c] and mirror(c) is not None
 
 
 def test_a_crashed_worker_s_claim_is_settled_by_the_sweep() -> None:
@@ -315,11 +323,11 @@ def test_a_crashed_worker_s_claim_is_settled_by_the_sweep() -> None:
     for uid in (a, b):
         queue.enqueue(uid, Preferences(), now())
     (_claim,) = pairing.claim_pairs(1)  # ... and the worker dies here
-    assert queued() == []
+    assert waiting() == []
     assert pairing.reclaim_stale_claims(now()).requeued == 0  # not due yet
     later = now() + timedelta(seconds=settings().matching_claim_timeout_s + 1)
     assert pairing.reclaim_stale_claims(later).requeued == 2
-    assert sorted(queued()) == sorted([a, b])
+    assert sorted(waiting()) == sorted([a, b])
     (created,) = pairing.match_waiting().created
     assert room(created)["participants"] == [a, b]  # type: ignore[index]
 
@@ -332,7 +340,7 @@ def test_a_claim_whose_room_was_committed_is_spent_by_the_sweep() -> None:
     assert pairing.create_random_room(claim, now()) == ("created", [])  # ... then the worker dies
     later = now() + timedelta(seconds=settings().matching_claim_timeout_s + 1)
     assert pairing.reclaim_stale_claims(later).created == [claim.pair_id]
-    assert queued() == [] and not get_redis().exists(keys.matching_ticket(a))
+    assert waiting() == [] and not get_redis().exists(keys.matching_ticket(a))
 
 
 # -- select rooms ------------------------------------------------------------------------------
@@ -393,7 +401,7 @@ def test_joining_a_room_cancels_the_random_queue_ticket() -> None:
     created = select.create_select_room(owner, 3, now())
     queue.enqueue(guest, Preferences(), now())
     select.join_by_code(guest, created.room_code, now())
-    assert mirror(guest) is None and guest not in queued()
+    assert mirror(guest) is None and guest not in waiting()
     assert user(guest)["status"] == "in_call"
 
 
@@ -438,7 +446,6 @@ def _lose_the_claim(uid: str) -> None:
     r = get_redis()
     ticket = r.hgetall(keys.matching_ticket(uid))
     r.hset(keys.matching_ticket(uid), "pair", "lost-" + uuid.uuid4().hex)
-    r.zrem(keys.MATCHING_QUEUE, uid)
     r.zrem(keys.matching_class_queue(ticket["g"], ticket["w"]), uid)
 
 
@@ -446,10 +453,10 @@ def test_a_ticket_whose_claim_was_lost_is_queued_again_on_refresh() -> None:
     uid = new_user("male")
     first = queue.enqueue(uid, Preferences(), now())
     _lose_the_claim(uid)
-    assert uid not in queued()
+    assert uid not in waiting()
     again = queue.enqueue(uid, Preferences(), now())
     assert again.state == "queued" and again.created_at == first.created_at  # same place as before
-    assert uid in queued()
+    assert uid in waiting()
 
 
 def test_the_sweep_queues_again_tickets_whose_claim_was_lost() -> None:
@@ -460,7 +467,7 @@ def test_the_sweep_queues_again_tickets_whose_claim_was_lost() -> None:
     healed = 0
     for _ in range(10):  # the sweep walks the queue a bounded slice at a time
         healed += queue.heal_orphaned_claims(limit=1000)
-        if lost in queued():
+        if lost in waiting():
             break
-    assert healed >= 1 and lost in queued() and settled in queued()
+    assert healed >= 1 and lost in waiting() and settled in waiting()
     assert get_redis().hget(keys.matching_ticket(lost), "pair") == ""

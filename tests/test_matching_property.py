@@ -29,6 +29,7 @@ from shared.config import settings
 from shared.matching import model, pairing, queue
 from shared.matching.model import Preferences
 from tests.matching_helpers import clear_matching_redis, mirror, new_user, user
+from tests.matching_helpers import waiting as queued
 
 WORKERS = 4
 
@@ -137,7 +138,7 @@ def test_concurrent_workers_with_failures_never_double_match_or_lose_a_user(seed
         for uid in (a, b):
             assert uid not in seen, f"{uid} is in two rooms: {seen[uid]} and {room_id}"
             seen[uid] = room_id
-    in_queue = set(get_redis().zrange(keys.MATCHING_QUEUE, 0, -1))
+    in_queue = set(queued())
     waiting: list[str] = []
     for uid in uids:
         state = user(uid)

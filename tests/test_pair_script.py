@@ -18,7 +18,7 @@ from devstack.stack import Stack
 from shared import keys, redis_scripts
 from shared.clients.redis import get_redis
 from shared.matching import model, pairing
-from tests.matching_helpers import clear_matching_redis
+from tests.matching_helpers import clear_matching_redis, waiting
 
 GENDERS = (*model.GENDERS, model.NO_GENDER)
 WANTS = (*model.GENDERS, model.ANY)
@@ -84,7 +84,7 @@ def queue_population(population: list[tuple[str, str, str]], blocks: set[frozens
     for place, (uid, gender, want) in enumerate(population):
         redis_scripts.run(
             "matching/enqueue",
-            [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],
+            [keys.MATCHING_EXPIRY],
             [keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, uid, "fresh", f"t-{uid}",
              BASE_MS + place, BASE_MS + 3_600_000, gender, want, 0, 1000],
         )  # fmt: skip
@@ -110,5 +110,4 @@ def test_pair_lua_takes_exactly_the_pairs_its_rules_say(seed: int) -> None:
     claims = pairing.claim_pairs(wanted, now_ms=BASE_MS + 10_000)
     assert [(c.a, c.b) for c in claims] == expected_claims(population, blocks, wanted)
     claimed = {uid for c in claims for uid in (c.a, c.b)}
-    left = [str(uid) for uid in get_redis().zrange(keys.MATCHING_QUEUE, 0, -1)]
-    assert left == [uid for uid in uids if uid not in claimed]  # everyone else keeps their place
+    assert waiting() == [uid for uid in uids if uid not in claimed]  # everyone else keeps their place

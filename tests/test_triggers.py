@@ -15,6 +15,7 @@ from devstack.stack import Stack
 from shared import keys
 from shared.rooms import lifecycle
 from tests.conftest import http, wait_for
+from tests.matching_helpers import place
 from tests.room_fixtures import active_room, analytics_row, doc, fs, new_room, new_users, rds
 from tests.test_events import event_bytes
 
@@ -261,9 +262,9 @@ def test_user_going_offline_leaves_the_matching_queue(stack: Stack) -> None:
 
     (uid,) = new_users(1, status="online")
     enqueue(uid, Preferences(), datetime.now(UTC))  # the real ticket: Redis queue + matchingQueue mirror
-    assert rds().zscore(keys.MATCHING_QUEUE, uid) is not None and doc(f"matchingQueue/{uid}") is not None
+    assert place(uid) is not None and doc(f"matchingQueue/{uid}") is not None
     fs().collection("users").document(uid).update({"status": "offline"})
-    wait_for(lambda: rds().zscore(keys.MATCHING_QUEUE, uid) is None)
+    wait_for(lambda: place(uid) is None)
     wait_for(lambda: doc(f"matchingQueue/{uid}") is None)
     assert rds().exists(keys.matching_ticket(uid)) == 0
     assert (doc(f"users/{uid}") or {})["status"] == "offline"

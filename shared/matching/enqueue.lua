@@ -1,5 +1,5 @@
 -- Put a user in the random-matching queue, or refresh their ticket. One atomic step.
--- KEYS: 1 queue (all waiting users), 2 expiry index
+-- KEYS: 1 expiry index
 -- ARGV: 1 ticket prefix, 2 class-queue prefix, 3 uid, 4 mode, 5 new ticket id, 6 place (ms),
 --       7 expiry (ms), 8 own gender, 9 wanted gender, 10 priority, 11 grace before Redis drops the hash (ms),
 --       12 claim prefix
@@ -17,7 +17,6 @@ if old[1] then
   if old[5] == '' then
     -- waiting: leave the old class index (preferences may change) and come back below
     redis.call('ZREM', ARGV[2] .. old[3] .. ':' .. old[4], uid)
-    redis.call('ZREM', KEYS[1], uid)
   end
   if ARGV[4] == 'refresh' then
     id, score, pair = old[1], old[2], old[5]
@@ -30,9 +29,8 @@ redis.call('DEL', ticket)
 redis.call('HSET', ticket, 'id', id, 'score', score, 'g', ARGV[8], 'w', ARGV[9], 'exp', ARGV[7],
   'prio', ARGV[10], 'pair', pair)
 redis.call('PEXPIREAT', ticket, tonumber(ARGV[7]) + tonumber(ARGV[11]))
-redis.call('ZADD', KEYS[2], ARGV[7], uid)
+redis.call('ZADD', KEYS[1], ARGV[7], uid)
 if pair == '' then
-  redis.call('ZADD', KEYS[1], score, uid)
   redis.call('ZADD', ARGV[2] .. ARGV[8] .. ':' .. ARGV[9], score, uid)
   return {id, score, 'queued'}
 end

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared import keys
 from shared.errors import ApiError
 from shared.validate import get_object, get_str, reject_unknown
 
@@ -12,6 +13,11 @@ GENDERS = ("male", "female", "other")
 NO_GENDER = "none"  # a user whose profile has no (valid) gender
 ANY = "any"  # no preference
 MIN_ROOM_SIZE, MAX_ROOM_SIZE = 2, 8
+
+
+def class_queues() -> list[str]:
+    """The 16 class sets that together hold the random queue, in the order pair.lua numbers them."""
+    return [keys.matching_class_queue(g, w) for g in (*GENDERS, NO_GENDER) for w in (*GENDERS, ANY)]
 
 
 @dataclass(frozen=True)

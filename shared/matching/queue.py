@@ -91,7 +91,7 @@ def enqueue(uid: str, preferences: Preferences, now: datetime) -> Ticket:
     changes.committed()
     _ticket_id, _place, state = redis_scripts.run(
         "matching/enqueue",
-        [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],
+        [keys.MATCHING_EXPIRY],
         [
             keys.MATCHING_TICKET_PREFIX,
             keys.MATCHING_CLASS_PREFIX,
@@ -127,7 +127,7 @@ def forget_ticket(uid: str, expired_by_ms: int | None = None) -> int:
     return int(
         redis_scripts.run(
             "matching/remove",
-            [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],
+            [keys.MATCHING_EXPIRY],
             [
                 keys.MATCHING_TICKET_PREFIX,
                 keys.MATCHING_CLASS_PREFIX,
@@ -208,7 +208,7 @@ def heal_orphaned_claims(limit: int = 1000) -> int:
     or lost it): no worker will ever settle it, and its user would wait forever. Returns how many."""
     healed = redis_scripts.run(
         "matching/heal",
-        [keys.MATCHING_QUEUE, keys.MATCHING_EXPIRY],
+        [keys.MATCHING_EXPIRY],
         [keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, keys.MATCHING_CLAIM_PREFIX, limit],
     )
     if healed:

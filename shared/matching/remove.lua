@@ -1,6 +1,6 @@
--- Take a user out of matching in Redis: queue entries, ticket, expiry entry. Idempotent.
+-- Take a user out of matching in Redis: class queue entry, ticket, expiry entry. Idempotent.
 -- A claim in flight keeps its record; without the ticket it can no longer requeue this user.
--- KEYS: 1 queue, 2 expiry index
+-- KEYS: 1 expiry index
 -- ARGV: 1 ticket prefix, 2 class-queue prefix, 3 uid, 4 only if expired at or before (ms), or '' for always
 -- Returns 1 if anything was removed, 0 otherwise, -1 if the ticket was refreshed and is not expired.
 local uid = ARGV[3]
@@ -9,10 +9,17 @@ local t = redis.call('HMGET', ticket, 'g', 'w', 'exp')
 if ARGV[4] ~= '' and t[3] and tonumber(t[3]) > tonumber(ARGV[4]) then
   return -1
 end
-local removed = redis.call('ZREM', KEYS[1], uid) + redis.call('ZREM', KEYS[2], uid)
+local removed = redis.call('ZREM', KEYS[1], uid)
 if t[1] then
-  redis.call('ZREM', ARGV[2] .. t[1] .. ':' .. t[2], uid)
-  removed = removed + redis.call('DEL', ticket)
+  removed = removed + redis.call('ZREM', ARGV[2] .. t[1] .. ':' .. t[2], uid) + redis.call('DEL', ticket)
+elseif removed > 0 then
+  -- Still indexed but the hash is gone: Redis dropped it at its own expiry, so the sweep missed the
+  -- ticket for longer than its grace, and the class entry is unknown: look in every class (rare).
+  for _, g in ipairs({'male', 'female', 'other', 'none'}) do
+    for _, w in ipairs({'male', 'female', 'other', 'any'}) do
+      redis.call('ZREM', ARGV[2] .. g .. ':' .. w, uid)
+    end
+  end
 end
 if removed > 0 then return 1 end
 return 0
