@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -267,6 +268,39 @@ def test_a_burst_of_enqueues_sends_one_wake_message_until_a_run_starts() -> None
     # A message that cannot be sent leaves no key behind: the next enqueue tries again.
     assert wake.request_pairing("u4", f"no-such-topic-{uuid.uuid4().hex[:8]}") is False
     assert not get_redis().exists(keys.MATCHING_WAKE)
+
+
+@pytest.mark.parametrize("batch", [2, 16])
+def test_one_slow_room_does_not_hold_the_other_threads_and_claims_never_wait_for_a_thread(batch: int) -> None:
+    for _ in range(12):
+        queue.enqueue(new_user("male"), Preferences(), now())
+        queue.enqueue(new_user("female"), Preferences(), now())
+    lock = threading.Lock()
+    others_done = threading.Event()
+    slow: list[str] = []  # the first pair to start: it waits until the 11 others have their rooms
+    seen = {"running": 0, "most running": 0, "most claimed": 0, "committed": 0, "slow waited in vain": 0}
+
+    def hold_the_first(stage: str, claim: pairing.Claim) -> None:
+        with lock:
+            if stage == "claimed":
+                seen["running"] += 1
+                seen["most running"] = max(seen["most running"], seen["running"])
+                seen["most claimed"] = max(seen["most claimed"], get_redis().zcard(keys.MATCHING_CLAIMS))
+                if not slow:
+                    slow.append(claim.pair_id)
+            else:
+                seen["running"] -= 1
+                seen["committed"] += 1
+                if seen["committed"] == 11 and claim.pair_id not in slow:
+                    others_done.set()
+        if stage == "claimed" and claim.pair_id in slow and not others_done.wait(timeout=30):
+            seen["slow waited in vain"] = 1
+
+    report = pairing.match_waiting(batch=batch, per_transaction=1, threads=2, fault=hold_the_first)
+    assert len(report.created) == 12 and waiting() == []
+    assert seen["slow waited in vain"] == 0  # the other thread kept claiming and seating meanwhile
+    assert seen["most running"] == 2
+    assert seen["most claimed"] <= 2  # claimed only what a free thread starts on at once
 
 
 def test_failure_after_the_pair_left_the_queue_puts_both_back_in_place() -> None:

@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -307,9 +307,9 @@ def match_waiting(
     fault: Fault | None = None,
 ) -> Report:
     """Pair and seat waiting users until the queue has no compatible pair (or `max_pairs` is reached).
-    Each script run claims up to `batch` pairs; their rooms are created `per_transaction` pairs to
-    a transaction, on `threads` threads. Raises PairingFailed after the run if any pair failed (those
-    users are back in the queue)."""
+    Each script run claims up to `batch` pairs, and no more than the free threads take at once; their
+    rooms are created `per_transaction` pairs to a transaction, on `threads` threads. Raises
+    PairingFailed after the run if any pair failed (those users are back in the queue)."""
     max_pairs = settings().matching_max_pairs_per_run if max_pairs is None else max_pairs
     batch = settings().matching_batch_pairs if batch is None else batch
     per_transaction = (
@@ -317,24 +317,34 @@ def match_waiting(
     )
     report = Report()
     errors: list[BaseException] = []
+    in_flight: set[Future[None]] = set()  # transactions running or about to
+
+    def collect(done: set[Future[None]]) -> None:
+        errors.extend(error for future in done if (error := future.exception()) is not None)
+
     with ThreadPoolExecutor(max_workers=threads) as pool:
         seen = 0
         while True:
+            # Claim as soon as a thread is free, and only what the free threads start on at once: a
+            # batch that waited for its slowest transaction left the other threads idle, and a claim
+            # queued behind busy threads would spend its deadline waiting.
+            done, in_flight = wait(
+                in_flight, timeout=None if len(in_flight) >= threads else 0, return_when=FIRST_COMPLETED
+            )
+            collect(done)
+            if errors:
+                break  # put-back users would be claimed again at once: let the retry come later
             if seen >= max_pairs:
                 report.limited = True
                 break
-            claims = claim_pairs(min(batch, max_pairs - seen))
+            free = (threads - len(in_flight)) * per_transaction
+            claims = claim_pairs(min(batch, free, max_pairs - seen))
             if not claims:
                 break
             seen += len(claims)
-            groups = [claims[i : i + per_transaction] for i in range(0, len(claims), per_transaction)]
-            futures = [pool.submit(process_claims, group, report, fault) for group in groups]
-            for future in futures:
-                error = future.exception()
-                if error is not None:
-                    errors.append(error)
-            if errors:
-                break  # put-back users would be claimed again at once: let the retry come later
+            for i in range(0, len(claims), per_transaction):
+                in_flight.add(pool.submit(process_claims, claims[i : i + per_transaction], report, fault))
+        collect(wait(in_flight).done)
     if errors:
         log.log_event(logger, "pairing failed", logging.ERROR, error=repr(errors[0]), **report.to_json())
         raise PairingFailed(f"{len(errors)} pair(s) failed: {errors[0]!r}") from errors[0]
