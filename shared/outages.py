@@ -45,5 +45,9 @@ def is_outage(error: BaseException) -> bool:
             return False
         if kinds and isinstance(seen, kinds):
             return True
+        if getattr(seen, "connection_invalidated", False):
+            # SQLAlchemy discarded the connection the statement ran on: the session was lost (the
+            # server closed it: a failover, a terminated backend), whatever error class it came as.
+            return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 
 def rfc3339(value: datetime) -> str:
     """An aware datetime (a naive one is taken as UTC, as the database stores it) as RFC 3339."""
-    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: a third of the time (a list page formats 40 of these), and it pads
+    # the year to four digits, where glibc's %Y writes year 1 as "1".
+    moment = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def rfc3339_or_none(value: datetime | None) -> str | None:

@@ -52,7 +52,10 @@ class _FlushCounter:
         return getattr(self.file, name)
 
 
-def test_a_one_statement_read_costs_two_round_trips_and_leaves_no_transaction(stack: Stack) -> None:
+def test_a_one_statement_read_costs_two_round_trips_and_leaves_no_transaction(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "PING_AFTER_IDLE_S", 0.0)  # every checkout pings, as after a pause
     engine = postgres._create()  # its own pool: used from one thread, it holds one connection
     try:
         with postgres.autocommit_read(engine) as conn:
@@ -75,20 +78,56 @@ def test_a_one_statement_read_costs_two_round_trips_and_leaves_no_transaction(st
         with engine.begin() as conn:
             first = conn.execute(sqlalchemy.text("SELECT txid_current()")).scalar()
             assert conn.execute(sqlalchemy.text("SELECT txid_current()")).scalar() == first
+        monkeypatch.setattr(postgres, "PING_AFTER_IDLE_S", 60.0)  # reused at once, as under load
+        counter.flushes = 0
+        with postgres.autocommit_read(engine) as conn:
+            assert conn.execute(sqlalchemy.text("SELECT CAST(:v AS text)"), {"v": "x"}).scalar() == "x"
+        assert counter.flushes == 3  # the statement alone: no pre-ping
     finally:
         engine.dispose()
 
 
-def test_a_connection_that_fails_the_pre_ping_is_replaced(stack: Stack) -> None:
+def _terminate_backend_of(engine: sqlalchemy.Engine, database_url: str) -> Any:
+    """Ends the server side of the pool's one connection, as Cloud SQL may while it is idle in the
+    pool (maintenance, failover); returns the client side."""
+    with postgres.autocommit_read(engine) as conn:
+        dead = conn.connection.dbapi_connection
+        pid = conn.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar()
+    admin = sqlalchemy.create_engine(database_url, poolclass=sqlalchemy.pool.NullPool)
+    with admin.connect() as conn:
+        assert conn.execute(sqlalchemy.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    admin.dispose()
+    return dead
+
+
+def test_an_idle_connection_that_fails_the_pre_ping_is_replaced(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "PING_AFTER_IDLE_S", 0.0)
     engine = postgres._create()
     try:
+        dead = _terminate_backend_of(engine, stack.database_url)
         with postgres.autocommit_read(engine) as conn:
-            dead = conn.connection.dbapi_connection
-            pid = conn.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar()
-        admin = sqlalchemy.create_engine(stack.database_url, poolclass=sqlalchemy.pool.NullPool)
-        with admin.connect() as conn:  # as Cloud SQL may close it while it is idle in the pool
-            assert conn.execute(sqlalchemy.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
-        admin.dispose()
+            assert conn.connection.dbapi_connection is not dead
+            assert conn.execute(sqlalchemy.text("SELECT 41 + 1")).scalar() == 42
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_closed_just_after_use_fails_one_statement_as_an_outage_and_is_replaced(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.outages import is_outage
+
+    monkeypatch.setattr(postgres, "PING_AFTER_IDLE_S", 60.0)  # inside the window: no pre-ping
+    engine = postgres._create()
+    try:
+        dead = _terminate_backend_of(engine, stack.database_url)
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as failure, postgres.autocommit_read(engine) as conn:
+            assert conn.connection.dbapi_connection is dead
+            conn.execute(sqlalchemy.text("SELECT 41 + 1"))
+        assert is_outage(failure.value)  # the route answers 503 with Retry-After
+        assert failure.value.connection_invalidated  # the server's FATAL goodbye does not keep it
         with postgres.autocommit_read(engine) as conn:
             assert conn.connection.dbapi_connection is not dead
             assert conn.execute(sqlalchemy.text("SELECT 41 + 1")).scalar() == 42

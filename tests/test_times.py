@@ -12,7 +12,7 @@ import re
 import urllib.parse
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -273,5 +273,9 @@ def test_the_one_format_itself() -> None:
     naive = datetime(2030, 1, 31, 12, 0, 0, 987654)
     assert rfc3339(naive) == "2030-01-31T12:00:00.987Z"
     assert rfc3339(naive.replace(tzinfo=UTC).astimezone()) == "2030-01-31T12:00:00.987Z"
+    tokyo = timezone(timedelta(hours=9))
+    assert rfc3339(naive.replace(tzinfo=UTC).astimezone(tokyo)) == "2030-01-31T12:00:00.987Z"
+    assert rfc3339(datetime(2030, 1, 1, 9, tzinfo=tokyo)) == "2030-01-01T00:00:00.000Z"
+    assert rfc3339(datetime(1, 1, 1, 0, 0, 0, 999)) == "0001-01-01T00:00:00.000Z"  # four-digit years
     assert from_epoch_s(1_900_000_000) == "2030-03-17T17:46:40.000Z"
     assert all(re.fullmatch(TIME_PATTERN, value) for value in (rfc3339(naive), from_epoch_s(0)))

@@ -9,6 +9,7 @@ requests).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,17 +23,20 @@ if TYPE_CHECKING:
 
 
 def _server_reported(error: BaseException) -> bool:
-    """An error the server sent as an ErrorResponse (it carries a SQLSTATE). pg8000 reads on to
-    ReadyForQuery after one, so the connection is still in step with the server."""
+    """An error the server sent as an ErrorResponse (it carries a SQLSTATE) and survived: pg8000
+    reads on to ReadyForQuery after one, so the connection is still in step with the server. Not a
+    FATAL one (a backend terminated by an administrator, a shutdown, a failover): the server closes
+    the session after sending it."""
     args: tuple[object, ...] = getattr(error, "args", ())
-    return bool(args) and isinstance(args[0], dict) and "C" in args[0]
+    fields = args[0] if args else None
+    return isinstance(fields, dict) and "C" in fields and fields.get("S") not in ("FATAL", "PANIC")
 
 
 def _invalidate_unless_server_error(context: ExceptionContext) -> None:
     """Any other failure during a statement (an encoding error half-way through a message, a socket
-    timeout, a bug) may leave bytes of a request unsent or a response unread: that connection must
-    never serve another query, or its next caller reads someone else's rows. Only it is discarded;
-    the rest of the pool stays."""
+    timeout, a closed session, a bug) may leave bytes of a request unsent or a response unread: that
+    connection must never serve another query, or its next caller reads someone else's rows. Only it
+    is discarded; the rest of the pool stays."""
     if not _server_reported(context.original_exception):
         context.is_disconnect = True
         context.invalidate_pool_on_disconnect = False
@@ -58,8 +62,23 @@ def _register_fast_timestamps(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.register_in_adapter(TIMESTAMP_OID, parse_timestamp)
 
 
-def _ping_outside_a_transaction(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """The pool's pre-ping, run at every checkout as pool_pre_ping would, but in autocommit.
+# A connection checked in less than this long ago is handed out without the pre-ping: it answered
+# a moment ago, and under load every checkout is such a reuse, so the ping would be a round trip on
+# nearly every request for nearly no information (HikariCP skips its alive check the same way, with
+# the same 500 ms default). A connection the server closes inside that window fails the one
+# statement that meets it (a disconnect: it is discarded, the request answers 503 with Retry-After),
+# which is what a connection closed between the ping and the statement does anyway.
+PING_AFTER_IDLE_S = 0.5
+_LAST_USED = "vchat_last_used"  # monotonic seconds, in the pool's per-connection info
+
+
+def _note_last_used(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_LAST_USED] = time.monotonic()
+
+
+def _ping_outside_a_transaction(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """The pool's pre-ping, run at checkout as pool_pre_ping would, but in autocommit, and only for
+    a connection idle longer than PING_AFTER_IDLE_S.
 
     SQLAlchemy's own pre-ping runs `SELECT 1` through pg8000 in its default mode, which sends BEGIN
     first and leaves that transaction open for the caller: every checkout paid a round trip for the
@@ -67,6 +86,8 @@ def _ping_outside_a_transaction(dbapi_connection: Any, _record: Any, _proxy: Any
     replaced (DisconnectionError: the pool discards it and checks out another)."""
     from sqlalchemy.exc import DisconnectionError
 
+    if time.monotonic() - record.info.get(_LAST_USED, 0.0) < PING_AFTER_IDLE_S:
+        return
     dbapi_connection.autocommit = True
     try:
         cursor = dbapi_connection.cursor()
@@ -163,6 +184,8 @@ def _create() -> Engine:
         )
     sqlalchemy.event.listen(engine, "handle_error", _invalidate_unless_server_error)
     sqlalchemy.event.listen(engine, "connect", _register_fast_timestamps)
+    sqlalchemy.event.listen(engine, "connect", _note_last_used)  # just connected: no ping needed
+    sqlalchemy.event.listen(engine, "checkin", _note_last_used)
     sqlalchemy.event.listen(engine, "checkout", _ping_outside_a_transaction)
     return engine
 
