@@ -28,7 +28,7 @@ USERS = 50_000
 SEED_INVITATIONS = """
 INSERT INTO invitations (id, thread_id, host_id, host_name, event_name, start_time, end_time, world_name,
   world_link, tag, description, instance_type, vrchat_profile, instance_link, max_participants, status,
-  created_at, updated_at)
+  created_at, updated_at, joined_count)
 SELECT (CAST(:inv_base AS bigint) + g)::text, (CAST(:thread_base AS bigint) + g)::text,
   (3000000000 + mod(g, 5000))::text, 'host ' || mod(g, 5000),
   'Event #' || g, t.start_time, t.start_time + interval '2 hours', 'World ' || (mod(g, 997)),
@@ -36,7 +36,9 @@ SELECT (CAST(:inv_base AS bigint) + g)::text, (CAST(:thread_base AS bigint) + g)
   (ARRAY['観光', 'ゲーム', 'まったり', '撮影会', 'イベント', 'その他'])[1 + mod(g, 6)], 'seeded invitation',
   (ARRAY['group', 'friend', 'friendplus', 'public'])[1 + mod(g, 4)], :profile, :link,
   CASE WHEN s.status = 'full' THEN 6 ELSE 10 + mod(g, 91) END, s.status,
-  t.start_time - interval '7 days', t.start_time - interval '7 days'
+  t.start_time - interval '7 days', t.start_time - interval '7 days',
+  -- the participants' trigger counts an open invitation's seats as they are inserted, not a final one's
+  CASE WHEN s.status IN ('completed', 'cancelled') THEN least(:per, 6) ELSE 0 END
 FROM generate_series(1, :n) AS g
 CROSS JOIN LATERAL (
   SELECT date_trunc('minute', now() AT TIME ZONE 'UTC')

@@ -27,7 +27,9 @@ _OUTAGES = (
 
 
 def _types() -> tuple[type[BaseException], ...]:
-    found = []
+    # A socket a store client was using broke (reset, broken pipe, refused): pg8000 lets these
+    # through unwrapped when a server closes a pooled connection between two statements.
+    found: list[type[BaseException]] = [ConnectionError]
     for module_name, name in _OUTAGES:
         module = sys.modules.get(module_name)
         kind = getattr(module, name, None) if module is not None else None

@@ -34,14 +34,12 @@ if TYPE_CHECKING:
 # over all tags stays as cheap as a list over one (no scan through past rows of other statuses).
 # The joined count is taken for the page's rows only, index-only on idx_participant_joined.
 Q1 = """
-SELECT page.*,
-       (SELECT count(*) FROM participants p
-        WHERE p.invitation_id = page.id AND p.status = 'joined') AS joined_count
+SELECT page.*
 FROM (
   SELECT per_tag.* FROM unnest(CAST(:tags AS varchar[])) AS t(tag)
   CROSS JOIN LATERAL (
     SELECT i.id, i.event_name, i.start_time, i.end_time, i.tag, i.status, i.world_name, i.host_name,
-           i.instance_type, i.max_participants
+           i.instance_type, i.max_participants, i.joined_count
     FROM invitations i
     WHERE i.status = :status AND i.tag = t.tag {after}
     ORDER BY i.start_time, i.id
