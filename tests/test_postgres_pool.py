@@ -125,7 +125,7 @@ def test_a_connection_closed_just_after_use_fails_one_statement_as_an_outage_and
         dead = _terminate_backend_of(engine, stack.database_url)
         # Depending on timing the driver reads the server's FATAL goodbye (a DBAPIError) or finds the
         # socket reset (a ConnectionResetError, not wrapped): an outage either way, never a 500.
-        with pytest.raises(Exception) as failure, postgres.autocommit_read(engine) as conn:  # noqa: B017
+        with pytest.raises(Exception) as failure, postgres.autocommit_read(engine) as conn:
             assert conn.connection.dbapi_connection is dead
             conn.execute(sqlalchemy.text("SELECT 41 + 1"))
         assert is_outage(failure.value), repr(failure.value)  # the route answers 503 with Retry-After
