@@ -94,7 +94,7 @@ def time_queries(
     def q3() -> None:
         participants.participations(engine, user_id(rng.randrange(USERS)), None, 20)
 
-    def floor() -> None:  # what every read pays: pool checkout (with its pre-ping) and a round trip
+    def floor() -> None:  # what every read pays: pool checkout and a round trip
         with autocommit_read(engine) as conn:
             conn.execute(text("SELECT 1")).all()
 
@@ -279,8 +279,8 @@ def markdown(
         f"Q4: one auto-close UPDATE over the seeded backlog of {q4_rows} due rows at the batch auto_close runs"
         f" (AUTO_CLOSE_BATCH_SIZE = {batch_size}), rolled back each time; `Q4 (batch 1000)`: the same statement"
         " at the former batch (all the backlog at once).",
-        "floor: `SELECT 1` as the reads run it (`autocommit_read`: the pool checkout with its pre-ping, then"
-        " the statement): the part of every read that is the path, not the query.",
+        "floor: `SELECT 1` as the reads run it (`autocommit_read`: the pool checkout, with its pre-ping when"
+        " the connection was idle 0.5 s, then the statement): the part of every read that is the path.",
         "",
         "## HTTP through the gateway (200 concurrent clients)",
         "",
