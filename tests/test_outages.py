@@ -34,6 +34,18 @@ def test_store_failures_count_as_outages_directly_and_through_their_cause() -> N
     assert not is_outage(ValueError("a bug of ours"))
 
 
+def test_a_lost_database_session_is_an_outage_whatever_it_comes_as() -> None:
+    import sqlalchemy.exc
+
+    # pg8000 lets a reset socket through unwrapped when the server closed a pooled connection.
+    assert is_outage(ConnectionResetError(104, "Connection reset by peer"))
+    # The server's FATAL goodbye is a plain DatabaseError; SQLAlchemy marks the connection invalidated.
+    lost = sqlalchemy.exc.DBAPIError("SELECT 1", {}, Exception("57P01"), connection_invalidated=True)
+    assert is_outage(lost)
+    kept = sqlalchemy.exc.DBAPIError("SELECT 1", {}, Exception("23505"), connection_invalidated=False)
+    assert not is_outage(kept)  # a constraint violation is the caller's or ours, not an outage
+
+
 def test_a_cancelled_store_call_is_a_json_503_with_retry_after() -> None:
     api = Api("outage_probe", stores=())
 

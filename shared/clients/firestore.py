@@ -28,8 +28,8 @@ def _read_streams_on_the_calling_thread() -> None:
     p95 4.86 ms to 1.09 / 2.02 ms. Bidirectional streams (listeners) are not affected.
 
     The library builds its channels from these two option lists (one for Google, one for the
-    emulator) and offers no parameter for them; tests/test_firestore_client.py checks the channel
-    it built really has the option, so a library upgrade that moves them fails there."""
+    emulator) and offers no parameter for them; tests/test_firestore_client.py checks that a read
+    and a query start no thread, so a library upgrade that moves the lists fails there."""
     import grpc.experimental
     from google.cloud.firestore_v1 import base_client
 

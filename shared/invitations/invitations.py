@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # -- Q1: the list ---------------------------------------------------------------------------------
 # One ordered index range scan of idx_invitation_list (status, tag, start_time) per tag, merged: a list
 # over all tags stays as cheap as a list over one (no scan through past rows of other statuses).
-# The joined count is taken for the page's rows only, index-only on idx_participant_joined.
+# The joined count is the stored invitations.joined_count (migration 0007), not counted per row.
 Q1 = """
 SELECT page.*
 FROM (
