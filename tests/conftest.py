@@ -9,6 +9,7 @@ import shutil
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -114,3 +115,22 @@ def wait_for(predicate: Callable[[], T], timeout_s: float = 15.0, interval_s: fl
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout_s}s")
         time.sleep(interval_s)
+
+
+@pytest.fixture
+def scratch_databases(stack: Stack) -> Iterator[tuple[str, str]]:
+    """Two empty databases on the stack's PostgreSQL for migration tests, dropped afterwards."""
+    import pg8000.native
+
+    names = (f"fresh_{uuid.uuid4().hex[:8]}", f"stepped_{uuid.uuid4().hex[:8]}")
+    admin = pg8000.native.Connection(
+        "postgres", host="127.0.0.1", port=stack.port("postgres"), database="postgres"
+    )
+    try:
+        for name in names:
+            admin.run(f"CREATE DATABASE {name}")
+        yield names
+    finally:
+        for name in names:
+            admin.run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

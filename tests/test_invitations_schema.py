@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -429,24 +428,6 @@ def _schema(stack: Stack, database: str) -> str:
         text=True,
         check=True,
     ).stdout
-
-
-@pytest.fixture
-def scratch_databases(stack: Stack) -> Iterator[tuple[str, str]]:
-    import pg8000.native
-
-    names = (f"fresh_{uuid.uuid4().hex[:8]}", f"stepped_{uuid.uuid4().hex[:8]}")
-    admin = pg8000.native.Connection(
-        "postgres", host="127.0.0.1", port=stack.port("postgres"), database="postgres"
-    )
-    try:
-        for name in names:
-            admin.run(f"CREATE DATABASE {name}")
-        yield names
-    finally:
-        for name in names:
-            admin.run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 def test_fresh_and_step_by_step_upgraded_databases_are_identical(

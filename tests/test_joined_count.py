@@ -21,7 +21,6 @@ from tests.test_invitations_schema import (
     insert_invitation,
     invitation,
     scalar,
-    scratch_databases,  # noqa: F401 - a fixture
     snowflake,
 )
 
@@ -118,7 +117,7 @@ def test_concurrent_joins_of_one_invitation_all_count(engine: Engine) -> None:
 
 def test_the_migration_counts_the_seats_that_were_there(
     stack: Stack,
-    scratch_databases: tuple[str, str],  # noqa: F811 - the fixture imported above
+    scratch_databases: tuple[str, str],
 ) -> None:
     database = scratch_databases[0]
     _alembic(stack, database, "upgrade", "0006")
