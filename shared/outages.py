@@ -45,7 +45,7 @@ def is_outage(error: BaseException) -> bool:
     for _ in range(5):  # follow `raise ... from` a little way
         if seen is None:
             return False
-        if kinds and isinstance(seen, kinds):
+        if isinstance(seen, kinds):
             return True
         if getattr(seen, "connection_invalidated", False):
             # SQLAlchemy discarded the connection the statement ran on: the session was lost (the

@@ -76,6 +76,16 @@ def _note_last_used(_dbapi_connection: Any, record: Any) -> None:
     record.info[_LAST_USED] = time.monotonic()
 
 
+@contextmanager
+def _in_autocommit(dbapi_connection: Any) -> Iterator[None]:
+    """Statements on this pg8000 connection run without a BEGIN until the block ends."""
+    dbapi_connection.autocommit = True
+    try:
+        yield
+    finally:
+        dbapi_connection.autocommit = False
+
+
 def _ping_outside_a_transaction(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     """The pool's pre-ping, run at checkout as pool_pre_ping would, but in autocommit, and only for
     a connection idle longer than PING_AFTER_IDLE_S.
@@ -88,15 +98,13 @@ def _ping_outside_a_transaction(dbapi_connection: Any, record: Any, _proxy: Any)
 
     if time.monotonic() - record.info.get(_LAST_USED, 0.0) < PING_AFTER_IDLE_S:
         return
-    dbapi_connection.autocommit = True
     try:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("SELECT 1")
-        cursor.close()
+        with _in_autocommit(dbapi_connection):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
     except Exception as error:
         raise DisconnectionError(f"pre-ping failed: {error!r}") from error
-    finally:
-        dbapi_connection.autocommit = False
 
 
 @contextmanager
@@ -106,13 +114,8 @@ def autocommit_read(engine: Engine) -> Iterator[Connection]:
     after it: with the pre-ping, four round trips instead of eight (pg8000 sends a statement with
     parameters in three exchanges, and the ROLLBACK too). A read of several statements that must
     agree with each other takes engine.begin()."""
-    with engine.connect() as connection:
-        dbapi_connection: Any = connection.connection.dbapi_connection
-        dbapi_connection.autocommit = True
-        try:
-            yield connection
-        finally:
-            dbapi_connection.autocommit = False
+    with engine.connect() as connection, _in_autocommit(connection.connection.dbapi_connection):
+        yield connection
 
 
 def memoize_placeholder_rewrite() -> None:
