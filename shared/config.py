@@ -327,11 +327,12 @@ class Settings:
     )
     matching_batch_pairs = integer(
         "MATCHING_BATCH_PAIRS",
-        16,
+        32,
         1,
         256,
         used_by="matching_worker",
-        meaning="pairs taken off the queue per script run",
+        meaning="pairs taken off the queue per script run, at most what the free threads start on at once "
+        "(8 x MATCHING_PAIRS_PER_TRANSACTION)",
     )
     matching_pairs_per_transaction = integer(
         "MATCHING_PAIRS_PER_TRANSACTION",
