@@ -5,12 +5,17 @@ Starts a private redis-server on a free port. Per round: 10,000 users with a rea
 and preferences are queued with the real enqueue script; then
 - redis-benchmark drives `EVALSHA pair.lua` (50 connections, like the ceiling run) taking 1, 4, 16 or
   32 pairs per call until 4,000 pairs are claimed (checked afterwards: every call found its pairs),
-  on REPEATS fresh queues in a row: one such run lasts only ~0.1 s at 16 or 32 pairs per call, too
-  short against this machine's second-to-second swings, so the rate is the pairs of all repeats over
-  their summed time;
+  on REPEATS fresh queues;
 - one Python client (the worker's way) claims the worker's batch (MATCHING_BATCH_PAIRS) per call
   until the queue has no pair left.
-Each of those runs three times in the same round, on the same population: without blocks, with every
+Each measured run is followed at once by a ceiling run about as long, and its ratio is taken against
+that ceiling; the "x ceiling" figures are medians of those paired ratios. At 16 or 32 pairs per call
+a run lasts ~0.1 s. Against a ceiling measured once per round over 200,000 calls (~2 s) such a run
+was compared with a different minute and a different shape: this machine's speed swings by a third
+from one second to the next, and a short redis-benchmark run is slower than a long one even for the
+trivial script (interleaved, 20,000 calls: median 73k/s; 200,000: 92k/s), which under-rated the
+script. The round's long ceiling run is still made, and sizes the paired ones.
+Both run three times in each round, on the same population: without blocks, with every
 user blocking 5 random others (the block sets pair.lua checks, ~10 members a user), and with 50 (a
 heavy blocker population). Besides the rates (which a busy machine makes noisy), the Python run reads
 the server's own accounting (`INFO commandstats` after `CONFIG RESETSTAT`): microseconds pair.lua ran
@@ -104,20 +109,34 @@ def redis_benchmark(port: int, n: int, *command: str, clients: int = CLIENTS) ->
     return float(rows[1][1])
 
 
-def pairing_rate(
+# (pairs per second, the ceiling measured right after it over as long a run): the ratio of each
+# sample is taken against its own ceiling, so a second in which the whole machine runs slower moves
+# both, and a short run's start-up costs weigh the same on both.
+Sample = tuple[float, float]
+REFERENCE_CALLS = 200_000  # the round's long ceiling run, which sizes the paired ones
+
+
+def ceiling_like(port: int, trivial_sha: str, seconds: float, reference: float) -> float:
+    """The ceiling over a run about `seconds` long (`reference`: calls/s of a long run)."""
+    return redis_benchmark(port, max(1000, round(seconds * reference)), "evalsha", trivial_sha, "0")
+
+
+def pairing_samples(
     client: redis.Redis,
     port: int,
+    trivial_sha: str,
+    reference: float,
     users: int,
     seed: int,
     blocks_per_user: int,
     size: int,
     clients: int = CLIENTS,
-) -> float:
-    """Pairs per second of pair.lua driven by redis-benchmark, `size` pairs per call, over REPEATS
-    fresh queues of the same population: all pairs claimed over all the time taken."""
+) -> list[Sample]:
+    """pair.lua driven by redis-benchmark, `size` pairs per call, on REPEATS fresh queues of the
+    same population: per queue, the pairs claimed per second and the ceiling right after."""
     pair_text, pair_sha = redis_scripts.source("matching/pair")
     calls = PAIRS_PER_BENCH // size
-    pairs, seconds = 0, 0.0
+    samples: list[Sample] = []
     for _ in range(REPEATS):
         fill(client, users, seed, blocks_per_user)
         client.script_load(pair_text)
@@ -133,9 +152,17 @@ def pairing_rate(
         # window blocked, or redis-benchmark drew one random pair id twice), so the rate counts the
         # pairs claimed, not the pairs asked for.
         assert claims >= 0.99 * calls * size, f"expected {calls * size} claims, got {claims}"
-        pairs += claims
-        seconds += calls / rate
-    return pairs / seconds
+        samples.append((rate * claims / calls, ceiling_like(port, trivial_sha, calls / rate, reference)))
+    return samples
+
+
+def rate_of(samples: list[Sample]) -> float:
+    return statistics.median(rate for rate, _ in samples)
+
+
+def ratio_of(samples: list[Sample]) -> float:
+    """The median of each sample's ratio to its own ceiling."""
+    return statistics.median(rate / ceiling for rate, ceiling in samples)
 
 
 def main() -> None:
@@ -164,28 +191,31 @@ def main() -> None:
         trivial_sha = client.script_load("return 1")
         pair_text, _ = redis_scripts.source("matching/pair")
         batch = settings().matching_batch_pairs  # the worker's pairs per call
-        ceiling: list[float] = []
-        # (blocks per user, pairs per call) -> pairs/s; blocks per user -> the Python worker's numbers
+        # (blocks per user, pairs per call) -> samples; blocks per user -> the Python worker's numbers
         sizes = {0: PAIRS_PER_CALL, **{b: (batch,) for b in BLOCK_VARIANTS if b}}
-        per_call: dict[tuple[int, int], list[float]] = {(b, n): [] for b in BLOCK_VARIANTS for n in sizes[b]}
-        python_rates: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}
+        per_call: dict[tuple[int, int], list[Sample]] = {(b, n): [] for b in BLOCK_VARIANTS for n in sizes[b]}
+        python_rates: dict[int, list[Sample]] = {b: [] for b in BLOCK_VARIANTS}
         server_us: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}  # pair.lua time per pair
         commands: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}  # Redis commands per pair
         sismember: dict[int, list[float]] = {b: [] for b in BLOCK_VARIANTS}
         leftovers: dict[int, list[int]] = {b: [] for b in BLOCK_VARIANTS}
-        one_connection: list[float] = []  # pair.lua, the worker's batch, 1 connection, no blocks
+        one_connection: list[Sample] = []  # pair.lua, the worker's batch, 1 connection, no blocks
+        references: list[float] = []
         for round_no in range(args.rounds):
             seed = 7 + round_no
-            ceiling.append(redis_benchmark(port, 200_000, "evalsha", trivial_sha, "0"))
+            reference = redis_benchmark(port, REFERENCE_CALLS, "evalsha", trivial_sha, "0")
+            references.append(reference)
             for blocks_per_user in BLOCK_VARIANTS:
                 for size in sizes[blocks_per_user]:
-                    per_call[(blocks_per_user, size)].append(
-                        pairing_rate(client, port, args.users, seed, blocks_per_user, size)
+                    per_call[(blocks_per_user, size)] += pairing_samples(
+                        client, port, trivial_sha, reference, args.users, seed, blocks_per_user, size
                     )
                 if blocks_per_user == 0:
                     # The script alone over one connection, as one worker drives it: the Python
                     # worker's own ceiling (what the client adds is the gap to this row).
-                    one_connection.append(pairing_rate(client, port, args.users, seed, 0, batch, clients=1))
+                    one_connection += pairing_samples(
+                        client, port, trivial_sha, reference, args.users, seed, 0, batch, clients=1
+                    )
                 fill(client, args.users, seed, blocks_per_user)
                 client.script_load(pair_text)
                 client.config_resetstat()
@@ -197,7 +227,8 @@ def main() -> None:
                 for claim in client.zrange(keys.MATCHING_CLAIMS, 0, -1):
                     a, b = client.hmget(keys.matching_claim(str(claim)), "a", "b")
                     assert not client.sismember(keys.blocks(str(a)), str(b)), (a, b)  # never a blocked pair
-                python_rates[blocks_per_user].append(pairs / elapsed)
+                ceiling = ceiling_like(port, trivial_sha, elapsed, reference)
+                python_rates[blocks_per_user].append((pairs / elapsed, ceiling))
                 server_us[blocks_per_user].append(stats["cmdstat_evalsha"]["usec"] / pairs)
                 inner = sum(
                     v["calls"]
@@ -209,28 +240,38 @@ def main() -> None:
                     stats.get("cmdstat_sismember", {"calls": 0})["calls"] / pairs
                 )
                 leftovers[blocks_per_user].append(sum(client.zcard(key) for key in class_queues()))
-        c = statistics.median(ceiling)
+        every = [
+            sample
+            for samples in (*per_call.values(), one_connection, *python_rates.values())
+            for sample in samples
+        ]
+        c = statistics.median(ceiling for _, ceiling in every)  # the paired runs'
+        long_run = statistics.median(references)
         version = client.info("server")["redis_version"]
         print(
-            f"redis-server {version}, {args.users} queued users, {CLIENTS} connections, median of {args.rounds}"
+            f"redis-server {version}, {args.users} queued users, {CLIENTS} connections, {args.rounds} rounds; "
+            f"rates: medians; x ceiling: median ratio to a ceiling run as long, right after each run"
         )
         print(f"{'measurement':<70} {'rate/s':>10} {'x ceiling':>10} {'x no blocks':>12}")
-        print(f"{'redis-benchmark EVALSHA `return 1` (ceiling, calls/s)':<70} {c:>10.0f} {1.0:>10.2f}")
+        print(f"{'redis-benchmark EVALSHA `return 1`, 200,000 calls (calls/s)':<70} {long_run:>10.0f}")
+        print(
+            f"{'redis-benchmark EVALSHA `return 1`, paired runs (ceiling, calls/s)':<70} {c:>10.0f} {1.0:>10.2f}"
+        )
         for blocks_per_user in BLOCK_VARIANTS:
             for size in sizes[blocks_per_user]:
-                rate = statistics.median(per_call[(blocks_per_user, size)])
-                base = statistics.median(per_call[(0, size)])
+                samples = per_call[(blocks_per_user, size)]
+                rate, base = rate_of(samples), rate_of(per_call[(0, size)])
                 label = f"pair.lua, {size} pair(s)/call, {blocks_per_user} blocks/user (pairs/s)"
-                print(f"{label:<70} {rate:>10.0f} {rate / c:>10.2f} {rate / base:>12.2f}")
+                print(f"{label:<70} {rate:>10.0f} {ratio_of(samples):>10.2f} {rate / base:>12.2f}")
             if blocks_per_user == 0:
-                alone = statistics.median(one_connection)
+                alone = rate_of(one_connection)
                 label = f"pair.lua, {batch} pair(s)/call, 0 blocks/user, 1 connection (pairs/s)"
-                print(f"{label:<70} {alone:>10.0f} {alone / c:>10.2f} {1.0:>12.2f}")
-            rate = statistics.median(python_rates[blocks_per_user])
-            base = statistics.median(python_rates[0])
+                print(f"{label:<70} {alone:>10.0f} {ratio_of(one_connection):>10.2f} {1.0:>12.2f}")
+            samples = python_rates[blocks_per_user]
+            rate, base = rate_of(samples), rate_of(python_rates[0])
             label = f"one Python worker, {batch} pairs/call, {blocks_per_user} blocks/user (pairs/s)"
-            print(f"{label:<70} {rate:>10.0f} {rate / c:>10.2f} {rate / base:>12.2f}")
-        worker = statistics.median(python_rates[0])
+            print(f"{label:<70} {rate:>10.0f} {ratio_of(samples):>10.2f} {rate / base:>12.2f}")
+        worker = rate_of(python_rates[0])
         print(f"one Python worker / pair.lua over 1 connection (no blocks): {worker / alone:.2f}")
         print()
         print(
@@ -245,17 +286,18 @@ def main() -> None:
                 f"{statistics.median(sismember[blocks_per_user]):>10.1f} "
                 f"{statistics.median(leftovers[blocks_per_user]):>5.0f}"
             )
-        ratio = {n: statistics.median(per_call[(0, n)]) / c for n in PAIRS_PER_CALL}
+        ratio = {n: ratio_of(per_call[(0, n)]) for n in PAIRS_PER_CALL}
         cmds = statistics.median(commands[0])
         most_blocks = max(BLOCK_VARIANTS)
         run.publish(
             [
                 Row(
                     f"matching: Redis pairing step (pair.lua), {args.users:,} queued users, × redis-benchmark's "
-                    "EVALSHA `return 1` ceiling in the same run",
-                    f"{batch} pairs/call (the worker's batch) {ratio[batch]:.2f}× of {c / 1000:.1f}k/s (goal ≥ 0.5: "
+                    "EVALSHA `return 1` ceiling, each run against a ceiling run as long right after it",
+                    f"{batch} pairs/call (the worker's batch) {ratio[batch]:.2f}× of {c / 1000:.1f}k/s "
+                    f"({long_run / 1000:.1f}k/s over 200,000 calls) (goal ≥ 0.5: "
                     f"{'met' if ratio[batch] >= 0.5 else 'missed'}); 16 pairs/call {ratio[16]:.2f}×; 1 pair/call "
-                    f"{ratio[1]:.2f}×; one Python worker {worker / c:.2f}× = {worker / alone:.2f}× the script over "
+                    f"{ratio[1]:.2f}×; one Python worker {ratio_of(python_rates[0]):.2f}× = {worker / alone:.2f}× the script over "
                     "one connection",
                 ),
                 Row(

@@ -26,7 +26,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "cold_import": Benchmark("", functions=ALL_FUNCTIONS, paths=("realtime",)),
     "matching_redis": Benchmark(
         "docs/bench/matching.md",
-        paths=("shared/matching", "shared/keys.py", "shared/redis_scripts.py"),
+        paths=("shared/matching", "shared/keys.py", "shared/redis_scripts.py", "shared/config.py"),
     ),
     "trigger_latency": Benchmark(
         "docs/bench/triggers.md", ("--out", "docs/bench/triggers.md"), ("on_user_written", "on_room_written")
