@@ -8,7 +8,9 @@ Starts a stack of its own with one more function behind the gateway, `bench_floo
 `shared.http.Api` with the same ID token check, no store), raises the rate limits so that they do
 not shape the numbers (the budget is still checked on every request), seeds rooms of two, and
 warms everything. Then, round after round, with 1 client and with `--clients` concurrent clients,
-it runs each scenario in an order that rotates every round, so background noise falls on all alike:
+it runs every scenario so that background noise falls on all alike: one client's scenarios in short
+blocks shuffled together (run_interleaved), the concurrent clients' one scenario after another in an
+order that rotates every round:
 - floor: POST /bench_floor/floor;
 - hit: POST /issue_tokens/livekit-token for a (room, user) whose token is cached;
 - miss: the same for pairs whose cache entry was deleted just before (room check, sign, store);
@@ -28,12 +30,13 @@ import asyncio
 import cProfile
 import platform
 import pstats
+import random
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,6 +138,45 @@ async def run(url: str, calls: Sequence[Call], clients: int) -> Timing:
         return Timing(latencies, time.perf_counter() - started, errors)
 
 
+# One client's scenarios run in short blocks, shuffled: each block's first request follows a request
+# to another scenario (maybe another process) and only warms the path, the rest run back to back.
+BLOCK = 10  # counted requests per block
+
+
+def solo_sent(counted: int) -> int:
+    """Requests one client sends per scenario to count `counted`: whole blocks, each with its first."""
+    return -(-counted // BLOCK) * (BLOCK + 1)
+
+
+async def run_interleaved(
+    urls: dict[str, str], calls: Mapping[str, Sequence[Call]], seed: int
+) -> dict[str, Timing]:
+    """One client, every scenario in blocks of BLOCK + 1 requests, the blocks of all scenarios in a
+    shuffled order (`calls`: (BLOCK + 1) per block, in order). Every scenario's samples then span
+    the same seconds, so a machine that is faster or slower for a second moves them all alike
+    instead of whichever scenario ran then; within a block the requests run back to back, as they
+    would in a run of one scenario. A block's first request is not counted. A scenario's `seconds`
+    is the sum of its counted latencies (its rate is one client's, back to back)."""
+    from aiohttp import ClientSession, TCPConnector
+
+    blocks = [(scenario, index) for scenario, c in calls.items() for index in range(len(c) // (BLOCK + 1))]
+    random.Random(seed).shuffle(blocks)
+    latencies: dict[str, list[float]] = {scenario: [] for scenario in calls}
+    errors = dict.fromkeys(calls, 0)
+    async with ClientSession(connector=TCPConnector(limit=1)) as session:
+        for scenario, index in blocks:
+            first = index * (BLOCK + 1)
+            for position, (headers, body) in enumerate(calls[scenario][first : first + BLOCK + 1]):
+                started = time.perf_counter()
+                async with session.post(urls[scenario], json=body or {}, headers=headers) as response:
+                    await response.read()
+                    failed = response.status != 200
+                if position:
+                    latencies[scenario].append((time.perf_counter() - started) * 1000)
+                    errors[scenario] += failed
+    return {s: Timing(latencies[s], sum(latencies[s]) / 1000, errors[s]) for s in calls}
+
+
 def signing_alone(iterations: int) -> dict[str, float]:
     """Microseconds per signature of the same claims, in this process."""
     from shared.tokens import livekit, ws
@@ -203,12 +245,21 @@ def urls(gateway: str) -> dict[str, str]:
 def measure(
     work: Workload, gateway: str, rounds: int, loads: dict[int, int]
 ) -> dict[tuple[int, str], list[Timing]]:
-    """`rounds` rounds; in each, every (clients, scenario) once, the scenario order rotating."""
+    """`rounds` rounds; in each, every (clients, scenario) once. One client's scenarios run request by
+    request interleaved; concurrent clients run one scenario at a time (each function is its own
+    process, so mixing them would not load them alike), the order rotating every round."""
     targets = urls(gateway)
     results: dict[tuple[int, str], list[Timing]] = {}
     for index in range(rounds):
         order = SCENARIOS[index % len(SCENARIOS) :] + SCENARIOS[: index % len(SCENARIOS)]
         for clients, count in loads.items():
+            if clients == 1:
+                sent = solo_sent(count)
+                work.drop_cached(0, sent)
+                calls = {scenario: work.calls(scenario, sent) for scenario in SCENARIOS}
+                for scenario, measured in asyncio.run(run_interleaved(targets, calls, seed=index)).items():
+                    results.setdefault((clients, scenario), []).append(measured)
+                continue
             for scenario in order:
                 if scenario == "miss":
                     work.drop_cached(0, count)
@@ -298,6 +349,7 @@ class Summary:
     p95: float
     r50: float  # median over the rounds of p50 / that round's floor p50
     r95: float
+    r50_range: tuple[float, float]  # the lowest and highest round's p50 / floor
     rate: float  # requests per second, median over the rounds
     errors: int  # non-200 answers, all rounds
 
@@ -316,6 +368,10 @@ def summarize(results: dict[tuple[int, str], list[Timing]]) -> dict[tuple[int, s
             p95=statistics.median(r.p95 for r in runs),
             r50=statistics.median(r.p50 / f.p50 for r, f in zip(runs, floors, strict=True)),
             r95=statistics.median(r.p95 / f.p95 for r, f in zip(runs, floors, strict=True)),
+            r50_range=(
+                min(r.p50 / f.p50 for r, f in zip(runs, floors, strict=True)),
+                max(r.p50 / f.p50 for r, f in zip(runs, floors, strict=True)),
+            ),
             rate=statistics.median(r.rate for r in runs),
             errors=sum(r.errors for r in runs),
         )
@@ -324,15 +380,17 @@ def summarize(results: dict[tuple[int, str], list[Timing]]) -> dict[tuple[int, s
 
 def table(summaries: dict[tuple[int, str], Summary], loads: dict[int, int]) -> list[str]:
     lines = [
-        "| scenario | clients | requests/round | p50 ms | p95 ms | p50 / floor | p95 / floor | goal | req/s | non-200 |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| scenario | clients | requests/round | p50 ms | p95 ms | p50 / floor | p95 / floor | goal | "
+        "p50 / floor, rounds | req/s | non-200 |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|",
     ]
     for clients, count in loads.items():
         for scenario in SCENARIOS:
             s = summaries[(clients, scenario)]
             lines.append(
                 f"| {LABELS[scenario]} | {clients} | {count} | {s.p50:.2f} | {s.p95:.2f} | {s.r50:.2f}× | "
-                f"{s.r95:.2f}× | {s.verdict(GOALS.get(scenario))} | {s.rate:.0f} | {s.errors} |"
+                f"{s.r95:.2f}× | {s.verdict(GOALS.get(scenario))} | {s.r50_range[0]:.2f}–{s.r50_range[1]:.2f}× | "
+                f"{s.rate:.0f} | {s.errors} |"
             )
     return lines
 
@@ -412,7 +470,7 @@ def main() -> None:
     limits = {"RATE_LIMIT_LIVEKIT_PER_MIN": "100000", "RATE_LIMIT_WS_PER_MIN": "100000"}
     floor = ExtraFunction(FLOOR_SOURCE, entry_point=FLOOR, like="issue_tokens")
     with own_stack("tokens", extra_env=limits, extra_functions={FLOOR: floor}) as stack:
-        size = max(loads.values())
+        size = max(args.requests, solo_sent(args.solo_requests))
         work = Workload(stack.project, hit=seed_rooms(size), miss=seed_rooms(size))
         targets = urls(stack.gateway_url)
         # Warm every gunicorn thread's clients and every caller's ID token; cache the hit pairs.
@@ -434,8 +492,11 @@ def main() -> None:
         f"--requests {args.requests} --solo-requests {args.solo_requests} --census {args.census}"
         f"{f' --out {args.out}' if args.out else ''}`",
         "",
-        f"Through the gateway, warm functions, {args.rounds} interleaved rounds; p50/p95 are medians over "
-        "the rounds, ratios the median of each round's ratio to that round's floor. The floor is "
+        f"Through the gateway, warm functions, {args.rounds} rounds; p50/p95 are medians over the rounds, "
+        "ratios the median of each round's ratio to that round's floor (the lowest and highest round "
+        "shown too). With 1 client the scenarios run in shuffled blocks of "
+        f"{BLOCK} counted requests, each after one uncounted request that warms the path; concurrent "
+        "clients run one scenario after another, the order rotating every round. The floor is "
         "`bench/floor_function`: the same gateway, gunicorn settings and `shared.http.Api` with the same "
         "ID token check, reading the same body, touching no store.",
         "",
