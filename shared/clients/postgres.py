@@ -94,8 +94,6 @@ def _ping_outside_a_transaction(dbapi_connection: Any, record: Any, _proxy: Any)
     first and leaves that transaction open for the caller: every checkout paid a round trip for the
     BEGIN and every read another for the ROLLBACK at check-in. A connection that fails the ping is
     replaced (DisconnectionError: the pool discards it and checks out another)."""
-    from sqlalchemy.exc import DisconnectionError
-
     if time.monotonic() - record.info.get(_LAST_USED, 0.0) < PING_AFTER_IDLE_S:
         return
     try:
@@ -104,6 +102,8 @@ def _ping_outside_a_transaction(dbapi_connection: Any, record: Any, _proxy: Any)
             cursor.execute("SELECT 1")
             cursor.close()
     except Exception as error:
+        from sqlalchemy.exc import DisconnectionError
+
         raise DisconnectionError(f"pre-ping failed: {error!r}") from error
 
 
