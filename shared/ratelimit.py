@@ -4,15 +4,18 @@ A bucket holds up to `per_minute` requests and refills continuously at `per_minu
 user may burst a full minute's allowance and then gets one request per 60/per_minute seconds. The
 script reads Redis's own clock, so instances with skewed clocks share one notion of time.
 
-Once Redis has said a bucket is empty until some moment, this instance refuses that caller again
-without asking until then (the bucket cannot refill sooner): a flood's repeated requests cost no
-round trip and no log line each; the next refusal Redis decides carries how many went unlogged.
+Once Redis has refused a caller, this instance refuses them again without asking until the
+Retry-After it answered (whole seconds, so at least the time the bucket takes to refill): we told
+them when to come back, and a flood's repeated requests cost no round trip and no log line each
+(the next refusal Redis decides carries how many went unlogged). Ending the refusals at the exact
+refill instead, a fraction of a second for a generous budget, let a flooder reach Redis and the
+route several times a second per connection.
 
 A route whose first Redis read is a script of its own may take from the bucket inside that script
 (`TAKE_FROM_BUCKET`, `Pending`): one round trip instead of two (issue_tokens' cache hit).
 
 A caller who keeps calling regardless is answered slowly: their refused requests are held one at a
-time for up to HOLD_S each before the 429 goes out. A held request sleeps, so it costs no CPU and
+time for up to HOLD_S each (never past the Retry-After) before the 429 goes out. A held request sleeps, so it costs no CPU and
 leaves the interpreter to everybody else; at most a quarter of an instance's threads may be held,
 so a client with many connections cannot take the threads either (past that, refusals are
 immediate). A client that honours Retry-After never meets this.
@@ -140,7 +143,7 @@ class _EmptyBuckets:
 
 logger = log.get_logger("shared.ratelimit")
 empty_buckets = _EmptyBuckets()
-HOLD_S = 0.25
+HOLD_S = 1.0  # the shortest Retry-After: a held refusal comes back no sooner than a polite retry
 
 
 class _Tarpit:
@@ -197,12 +200,13 @@ def check(limit: Limit, uid: str) -> None:
 
 
 def refuse_known_empty(limit: Limit, uid: str) -> None:
-    """429 without a round trip when Redis already said this bucket is empty until later."""
+    """429 without a round trip while the Retry-After of this caller's last refusal runs."""
     key = (limit.route, uid)
-    now = time.monotonic()
-    left = empty_buckets.remaining_s(key, now)
+    left = empty_buckets.remaining_s(key, time.monotonic())
     if left > 0:
+        held_since = time.monotonic()
         tarpit().hold(uid, min(left, HOLD_S))
+        left -= time.monotonic() - held_since
         raise RateLimited(limit, max(1, math.ceil(left)), quiet=True)
 
 
@@ -213,9 +217,9 @@ def bucket_args(limit: Limit) -> list[float]:
 
 def _verdict(limit: Limit, uid: str, allowed: int, wait_ms: int) -> None:
     if not allowed:
-        wait_s = wait_ms / 1000
-        unlogged = empty_buckets.mark((limit.route, uid), time.monotonic() + wait_s)
-        error = RateLimited(limit, max(1, math.ceil(wait_s)))
+        retry_after = max(1, math.ceil(wait_ms / 1000))
+        unlogged = empty_buckets.mark((limit.route, uid), time.monotonic() + retry_after)
+        error = RateLimited(limit, retry_after)
         error.unlogged_refusals = unlogged
         raise error
 
