@@ -245,9 +245,9 @@ def urls(gateway: str) -> dict[str, str]:
 def measure(
     work: Workload, gateway: str, rounds: int, loads: dict[int, int]
 ) -> dict[tuple[int, str], list[Timing]]:
-    """`rounds` rounds; in each, every (clients, scenario) once. One client's scenarios run request by
-    request interleaved; concurrent clients run one scenario at a time (each function is its own
-    process, so mixing them would not load them alike), the order rotating every round."""
+    """`rounds` rounds; in each, every (clients, scenario) once. One client's scenarios run in blocks
+    shuffled together (run_interleaved); concurrent clients run one scenario at a time (each function
+    is its own process, so mixing them would not load them alike), the order rotating every round."""
     targets = urls(gateway)
     results: dict[tuple[int, str], list[Timing]] = {}
     for index in range(rounds):

@@ -15,10 +15,10 @@ A route whose first Redis read is a script of its own may take from the bucket i
 (`TAKE_FROM_BUCKET`, `Pending`): one round trip instead of two (issue_tokens' cache hit).
 
 A caller who keeps calling regardless is answered slowly: their refused requests are held one at a
-time for up to HOLD_S each (never past the Retry-After) before the 429 goes out. A held request sleeps, so it costs no CPU and
-leaves the interpreter to everybody else; at most a quarter of an instance's threads may be held,
-so a client with many connections cannot take the threads either (past that, refusals are
-immediate). A client that honours Retry-After never meets this.
+time for up to HOLD_S each (never past the Retry-After) before the 429 goes out. A held request
+sleeps, so it costs no CPU and leaves the interpreter to everybody else; at most a quarter of an
+instance's threads may be held, so a client with many connections cannot take the threads either
+(past that, refusals are immediate). A client that honours Retry-After never meets this.
 """
 
 from __future__ import annotations
