@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from invitations_seed import USERS, invitation_id, seed, user_id
 
-from bench.report import Row, Run, machine_summary
+from bench.report import Row, Run, machine_summary, write_report
 from deploy.manifest import ROOT, load_manifest
 from devstack.firestore_rest import unsigned_token
 from devstack.stack import Ports, Stack
@@ -365,9 +365,7 @@ def main() -> None:
         shutil.rmtree(state_dir, ignore_errors=True)
     print(report)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        kept = args.out.read_text().partition(HAND_WRITTEN)[2] if args.out.exists() else ""
-        args.out.write_text(report + "\n" + (f"\n{HAND_WRITTEN}{kept}" if kept else ""))
+        write_report(args.out, report, HAND_WRITTEN)
     run.publish(headline(args, queries, paced))
 
 

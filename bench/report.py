@@ -152,6 +152,14 @@ class Run:
         return path
 
 
+def write_report(path: Path, generated: str, marker: str) -> None:
+    """Write a benchmark's report: the generated part, then, kept as it was, whatever followed
+    `marker` in the file before (the hand-written explanation of the numbers)."""
+    kept = path.read_text().partition(marker)[2] if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(generated.rstrip("\n") + "\n" + (f"\n{marker}{kept}" if kept else ""))
+
+
 def load_results() -> dict[str, dict[str, Any]]:
     return {path.stem: json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))}
 
