@@ -6,8 +6,9 @@
 Starts a stack of its own with one more function behind the gateway, `bench_floor`
 (bench/floor_function: the same functions-framework/gunicorn settings as issue_tokens, the same
 `shared.http.Api` with the same ID token check, no store), raises the rate limits so that they do
-not shape the numbers (the budget is still checked on every request), seeds rooms of two, and
-warms everything. Then, round after round, with 1 client and with `--clients` concurrent clients,
+not shape the numbers (the budget is still checked on every request), seeds rooms of two, waits
+until their triggers have run (so that they do not run during the measurement), and warms
+everything. Then, round after round, with 1 client and with `--clients` concurrent clients,
 it runs every scenario so that background noise falls on all alike: one client's scenarios in short
 blocks shuffled together (run_interleaved), the concurrent clients' one scenario after another in an
 order that rotates every round:
@@ -45,12 +46,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import round_trips
-from benchstack import MACHINE, own_stack, percentile
+from benchstack import MACHINE, cpu_seconds, own_stack, percentile, wait_for_triggers
 
 from bench.report import Row, Run
 from deploy.manifest import ROOT
 from devstack.firestore_rest import unsigned_token
-from devstack.stack import ExtraFunction
+from devstack.stack import ExtraFunction, Stack
 
 FLOOR = "bench_floor"
 FLOOR_SOURCE = Path(__file__).resolve().parent / "floor_function"
@@ -99,6 +100,7 @@ class Timing:
     latencies_ms: list[float]
     seconds: float
     errors: int
+    cpu_ms: float | None = None  # CPU of the serving function's processes per request (concurrent runs)
 
     @property
     def p50(self) -> float:
@@ -233,6 +235,15 @@ class Workload:
         get_redis().delete(*(keys.livekit_token(room_id, uid) for room_id, uid in pairs))
 
 
+# The stack process that serves each scenario, whose CPU a concurrent run counts.
+SERVED_BY = {
+    "floor": f"fn:{FLOOR}",
+    "hit": "fn:issue_tokens",
+    "miss": "fn:issue_tokens",
+    "ws": "fn:issue_tokens",
+}
+
+
 def urls(gateway: str) -> dict[str, str]:
     return {
         "floor": f"{gateway}/{FLOOR}/floor",
@@ -243,12 +254,13 @@ def urls(gateway: str) -> dict[str, str]:
 
 
 def measure(
-    work: Workload, gateway: str, rounds: int, loads: dict[int, int]
+    stack: Stack, work: Workload, rounds: int, loads: dict[int, int]
 ) -> dict[tuple[int, str], list[Timing]]:
     """`rounds` rounds; in each, every (clients, scenario) once. One client's scenarios run in blocks
     shuffled together (run_interleaved); concurrent clients run one scenario at a time (each function
-    is its own process, so mixing them would not load them alike), the order rotating every round."""
-    targets = urls(gateway)
+    is its own process, so mixing them would not load them alike), the order rotating every round,
+    and count the CPU the serving function's processes used."""
+    targets = urls(stack.gateway_url)
     results: dict[tuple[int, str], list[Timing]] = {}
     for index in range(rounds):
         order = SCENARIOS[index % len(SCENARIOS) :] + SCENARIOS[: index % len(SCENARIOS)]
@@ -263,7 +275,9 @@ def measure(
             for scenario in order:
                 if scenario == "miss":
                     work.drop_cached(0, count)
+                cpu_before = cpu_seconds(stack, SERVED_BY[scenario])
                 measured = asyncio.run(run(targets[scenario], work.calls(scenario, count), clients))
+                measured.cpu_ms = (cpu_seconds(stack, SERVED_BY[scenario]) - cpu_before) / count * 1000
                 results.setdefault((clients, scenario), []).append(measured)
         print(f"  round {index + 1}/{rounds} done", flush=True)
     return results
@@ -352,6 +366,7 @@ class Summary:
     r50_range: tuple[float, float]  # the lowest and highest round's p50 / floor
     rate: float  # requests per second, median over the rounds
     errors: int  # non-200 answers, all rounds
+    cpu_ms: float | None  # the serving function's CPU per request, median over the rounds
 
     def verdict(self, goal: float | None) -> str:
         if goal is None:
@@ -374,6 +389,7 @@ def summarize(results: dict[tuple[int, str], list[Timing]]) -> dict[tuple[int, s
             ),
             rate=statistics.median(r.rate for r in runs),
             errors=sum(r.errors for r in runs),
+            cpu_ms=None if runs[0].cpu_ms is None else statistics.median(r.cpu_ms or 0.0 for r in runs),
         )
     return out
 
@@ -381,8 +397,8 @@ def summarize(results: dict[tuple[int, str], list[Timing]]) -> dict[tuple[int, s
 def table(summaries: dict[tuple[int, str], Summary], loads: dict[int, int]) -> list[str]:
     lines = [
         "| scenario | clients | requests/round | p50 ms | p95 ms | p50 / floor | p95 / floor | goal | "
-        "p50 / floor, rounds | req/s | non-200 |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|",
+        "p50 / floor, rounds | req/s | non-200 | function CPU ms/request |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
     ]
     for clients, count in loads.items():
         for scenario in SCENARIOS:
@@ -390,7 +406,7 @@ def table(summaries: dict[tuple[int, str], Summary], loads: dict[int, int]) -> l
             lines.append(
                 f"| {LABELS[scenario]} | {clients} | {count} | {s.p50:.2f} | {s.p95:.2f} | {s.r50:.2f}× | "
                 f"{s.r95:.2f}× | {s.verdict(GOALS.get(scenario))} | {s.r50_range[0]:.2f}–{s.r50_range[1]:.2f}× | "
-                f"{s.rate:.0f} | {s.errors} |"
+                f"{s.rate:.0f} | {s.errors} | {'–' if s.cpu_ms is None else f'{s.cpu_ms:.2f}'} |"
             )
     return lines
 
@@ -418,6 +434,12 @@ def headline(summaries: dict[tuple[int, str], Summary], trips: dict[str, Census]
         goal = GOALS[scenario]
         return f"{ms(s)} = {s.r50:.2f}/{s.r95:.2f}× (goal ≤ {goal}×: {'met' if max(s.r50, s.r95) <= goal else 'missed'})"
 
+    def cpu(n: int) -> str:
+        if summaries[(n, "floor")].cpu_ms is None:
+            return ""
+        each = "/".join(f"{summaries[(n, scenario)].cpu_ms:.2f}" for scenario in ("floor", "hit", "miss"))
+        return f"; function CPU per request floor/hit/miss {each} ms"
+
     rows = []
     for n in (1, clients):
         floor = summaries[(n, "floor")]
@@ -427,7 +449,7 @@ def headline(summaries: dict[tuple[int, str], Summary], trips: dict[str, Census]
                 f"issue_tokens, {n} client{'s' if n > 1 else ''}, p50/p95 vs a do-nothing function behind "
                 "the same gateway and auth",
                 f"floor {ms(floor)}; hit {vs_floor('hit', n)}; miss {vs_floor('miss', n)}; "
-                f"ws-token {ms(ws)} = {ws.r50:.2f}/{ws.r95:.2f}×",
+                f"ws-token {ms(ws)} = {ws.r50:.2f}/{ws.r95:.2f}×{cpu(n)}",
             )
         )
     hit, miss = trips["hit"], trips["miss"]
@@ -472,11 +494,13 @@ def main() -> None:
     with own_stack("tokens", extra_env=limits, extra_functions={FLOOR: floor}) as stack:
         size = max(args.requests, solo_sent(args.solo_requests))
         work = Workload(stack.project, hit=seed_rooms(size), miss=seed_rooms(size))
+        triggers_s = wait_for_triggers(stack)
+        print(f"seeded; the seed's triggers ran for {triggers_s:.0f} s more", flush=True)
         targets = urls(stack.gateway_url)
         # Warm every gunicorn thread's clients and every caller's ID token; cache the hit pairs.
         for scenario in SCENARIOS:
             asyncio.run(run(targets[scenario], work.calls(scenario, size), args.clients))
-        results = measure(work, stack.gateway_url, args.rounds, loads)
+        results = measure(stack, work, args.rounds, loads)
         trips = census(work, min(args.census, size))
     alone = signing_alone(5000)
     summaries = summarize(results)
@@ -498,7 +522,11 @@ def main() -> None:
         f"{BLOCK} counted requests, each after one uncounted request that warms the path; concurrent "
         "clients run one scenario after another, the order rotating every round. The floor is "
         "`bench/floor_function`: the same gateway, gunicorn settings and `shared.http.Api` with the same "
-        "ID token check, reading the same body, touching no store.",
+        "ID token check, reading the same body, touching no store. Measuring starts once the triggers of "
+        f"the seeded rooms and users have gone quiet ({triggers_s:.0f} s after the seed's last commit). "
+        "Function CPU: user + system time of the serving function's processes per request (concurrent "
+        "runs); a function is one Python process, so with many clients its CPU per request bounds its "
+        "rate.",
         "",
         *table(summaries, loads),
         "",

@@ -33,7 +33,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     ),
     "cascade": Benchmark("docs/bench/cascade.md", ("--out", "docs/bench/cascade.md"), MATCHING_PATH),
     "vrm_sync": Benchmark("docs/bench/vrm_sync.md", functions=("sync_vrm_models",)),
-    "matching_stack": Benchmark("docs/bench/matching.md", functions=MATCHING_PATH),
+    "matching_stack": Benchmark(
+        "docs/bench/matching.md", functions=MATCHING_PATH, paths=("bench/benchstack.py",)
+    ),
     "issue_tokens_bench": Benchmark(
         "docs/bench/tokens.md",
         ("--out", "docs/bench/tokens.md"),
