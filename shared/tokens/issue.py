@@ -34,7 +34,8 @@ def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
     room_ref, user_ref = documents.room(room_id), documents.user(uid)
     snapshots = {snap.reference.path: snap for snap in client.get_all([room_ref, user_ref])}
     room_snap, user_snap = snapshots[room_ref.path], snapshots[user_ref.path]
-    safety.require_may_use_tokens((user_snap.to_dict() or {}) if user_snap.exists else {}, now)
+    user: dict[str, Any] = (user_snap.to_dict() or {}) if user_snap.exists else {}
+    safety.require_may_use_tokens(user, now)
     if not room_snap.exists:
         raise not_found("no such room")
     room: dict[str, Any] = room_snap.to_dict() or {}
@@ -43,7 +44,6 @@ def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
     expires_at = room.get("expiresAt") if isinstance(room.get("expiresAt"), datetime) else None
     if room.get("status") == vocab.CLOSED or (expires_at is not None and expires_at <= now):
         raise ApiError(409, "room_closed", "the room is closed")
-    user: dict[str, Any] = (user_snap.to_dict() or {}) if user_snap.exists else {}
     name = user.get("displayName")
     vrm = user.get("selectedVrmId")
     return RoomAccess(
