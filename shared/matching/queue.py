@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from shared import documents, keys, log, redis_scripts, safety
 from shared.config import settings
 from shared.errors import conflict
-from shared.matching.model import Preferences, own_gender
+from shared.matching.model import Preferences, class_queues, own_gender
 from shared.transactions import read, run
 from shared.users.state import UserChanges
 
@@ -127,7 +127,7 @@ def forget_ticket(uid: str, expired_by_ms: int | None = None) -> int:
     return int(
         redis_scripts.run(
             "matching/remove",
-            [keys.MATCHING_EXPIRY],
+            [keys.MATCHING_EXPIRY, *class_queues()],
             [
                 keys.MATCHING_TICKET_PREFIX,
                 keys.MATCHING_CLASS_PREFIX,

@@ -1,6 +1,6 @@
 -- Take a user out of matching in Redis: class queue entry, ticket, expiry entry. Idempotent.
 -- A claim in flight keeps its record; without the ticket it can no longer requeue this user.
--- KEYS: 1 expiry index
+-- KEYS: 1 expiry index, 2.. every class set (shared/matching/model.py class_queues)
 -- ARGV: 1 ticket prefix, 2 class-queue prefix, 3 uid, 4 only if expired at or before (ms), or '' for always
 -- Returns 1 if anything was removed, 0 otherwise, -1 if the ticket was refreshed and is not expired.
 local uid = ARGV[3]
@@ -15,11 +15,7 @@ if t[1] then
 elseif removed > 0 then
   -- Still indexed but the hash is gone: Redis dropped it at its own expiry, so the sweep missed the
   -- ticket for longer than its grace, and the class entry is unknown: look in every class (rare).
-  for _, g in ipairs({'male', 'female', 'other', 'none'}) do
-    for _, w in ipairs({'male', 'female', 'other', 'any'}) do
-      redis.call('ZREM', ARGV[2] .. g .. ':' .. w, uid)
-    end
-  end
+  for i = 2, #KEYS do redis.call('ZREM', KEYS[i], uid) end
 end
 if removed > 0 then return 1 end
 return 0
