@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import round_trips
 from benchstack import MACHINE, cpu_seconds, own_stack, percentile, wait_for_triggers
 
-from bench.report import Row, Run
+from bench.report import Row, Run, write_report
 from deploy.manifest import ROOT
 from devstack.firestore_rest import unsigned_token
 from devstack.stack import ExtraFunction, Stack
@@ -468,14 +468,6 @@ def headline(summaries: dict[tuple[int, str], Summary], trips: dict[str, Census]
 NARRATIVE = "## What changed, and the profile that explains it"
 
 
-def kept_narrative(path: Path | None) -> str:
-    if path is None or not path.exists():
-        return ""
-    text = path.read_text()
-    index = text.find(NARRATIVE)
-    return "" if index < 0 else "\n" + text[index:]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -544,9 +536,7 @@ def main() -> None:
     # by the report itself.
     publication.publish(headline(summaries, trips, args.clients))
     if args.out:
-        text += kept_narrative(args.out)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        write_report(args.out, text, NARRATIVE)
 
 
 if __name__ == "__main__":
