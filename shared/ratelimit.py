@@ -201,12 +201,11 @@ def check(limit: Limit, uid: str) -> None:
 
 def refuse_known_empty(limit: Limit, uid: str) -> None:
     """429 without a round trip while the Retry-After of this caller's last refusal runs."""
-    key = (limit.route, uid)
-    left = empty_buckets.remaining_s(key, time.monotonic())
+    now = time.monotonic()
+    left = empty_buckets.remaining_s((limit.route, uid), now)
     if left > 0:
-        held_since = time.monotonic()
         tarpit().hold(uid, min(left, HOLD_S))
-        left -= time.monotonic() - held_since
+        left -= time.monotonic() - now  # the hold counts toward the wait it announces
         raise RateLimited(limit, max(1, math.ceil(left)), quiet=True)
 
 
