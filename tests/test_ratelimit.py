@@ -43,8 +43,13 @@ def test_a_refused_caller_waits_out_their_retry_after_without_reaching_redis(
         response = api(Request(environ))
         return response.status_code, response.headers.get("Retry-After"), round_trips.counts["redis"] - before
 
-    assert [call()[0] for _ in range(PER_MINUTE)] == [200] * PER_MINUTE
-    assert call() == (429, "1", 1)  # Redis refuses: the bucket is empty for about 0.25 s
+    # Drain the bucket. A busy machine may take longer than 0.25 s for the burst, and the bucket
+    # refills as it goes, so send until refused rather than a fixed count.
+    answers = [call()]
+    while answers[-1][0] == 200 and len(answers) <= 2 * PER_MINUTE:
+        answers.append(call())
+    assert len(answers) > PER_MINUTE  # the whole burst was served first
+    assert answers[-1] == (429, "1", 1)  # Redis refuses: the bucket is empty for about 0.25 s
     refused_at = time.monotonic()
     assert call() == (429, "1", 0)  # this instance remembers
     time.sleep(0.4)  # the bucket has a request again, but we said 1 s
