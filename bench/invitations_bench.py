@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from invitations_seed import USERS, invitation_id, seed, user_id
 
-from bench.report import Row, Run, machine_summary, write_report
+from bench.benchstack import MACHINE, percentile
+from bench.report import Row, Run, write_report
 from deploy.manifest import ROOT, load_manifest
 from devstack.firestore_rest import unsigned_token
 from devstack.stack import Ports, Stack
@@ -45,13 +46,6 @@ from shared.config import reset_settings, settings
 
 TARGETS_MS = {"Q1": 5.0, "Q2": 12.5, "Q3": 10.0, "Q4": 20.0, "Q4 (batch 1000)": 20.0}
 HAND_WRITTEN = "<!-- hand-written below: bench/invitations_bench.py --out keeps it -->"
-MACHINE = machine_summary()
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def summary(samples_s: list[float]) -> dict[str, float]:

@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchstack import wait_for_triggers  # noqa: E402
+from bench.benchstack import percentile, wait_for_triggers  # noqa: E402
 from bench.report import Row, Run  # noqa: E402
 from deploy.manifest import load_manifest  # noqa: E402
 from devstack.firestore_rest import unsigned_token  # noqa: E402
@@ -37,11 +37,6 @@ from shared.config import reset_settings  # noqa: E402
 
 WORKERS = 4
 NAIVE_QUEUE = "bench:naive:queue"  # the sketch's one sorted set of everyone waiting
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def make_users(stack: Stack, prefix: str, count: int) -> list[str]:
@@ -122,9 +117,9 @@ def end_to_end(stack: Stack, users: int, prefix: str = "e2e") -> dict[str, Any]:
         "http_202": statuses[202],
         "seated": len(seated),
         "p50_ms": statistics.median(latency) * 1000,
-        "p95_ms": percentile(latency, 0.95) * 1000,
+        "p95_ms": percentile(latency, 95) * 1000,
         "pair_p50_ms": statistics.median(pair_latency) * 1000,
-        "pair_p95_ms": percentile(pair_latency, 0.95) * 1000,
+        "pair_p95_ms": percentile(pair_latency, 95) * 1000,
     }
 
 
