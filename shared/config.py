@@ -505,6 +505,14 @@ class Settings:
         used_by="invitations_api, account_api",
         meaning="every read route of a function together (lists and details): generous, so only a flood feels it",
     )
+    rate_limit_reads_burst = integer(
+        "RATE_LIMIT_READS_BURST",
+        50,
+        1,
+        100_000,
+        used_by="invitations_api, account_api",
+        meaning="reads a user may send at once before RATE_LIMIT_READS_PER_MIN paces them (at most that)",
+    )
 
     rate_limit_blocks_per_min = integer(
         "RATE_LIMIT_BLOCKS_PER_MIN",

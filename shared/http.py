@@ -116,6 +116,9 @@ class Budget:
     # shared.ratelimit.Pending): one round trip for both. Whatever the handler does, the request
     # pays once, and an empty bucket answers 429 before any other answer.
     with_first_read: bool = False
+    # How many requests the bucket holds (what a caller may send at once), from the settings; None:
+    # a minute's allowance.
+    burst: Callable[[], int] | None = None
 
 
 @dataclass
@@ -270,7 +273,8 @@ class Api:
         if caller is not None and route.budget is not None:
             from shared import ratelimit
 
-            limit = ratelimit.Limit(route.budget.name, route.budget.per_minute())
+            burst = route.budget.burst() if route.budget.burst is not None else None
+            limit = ratelimit.Limit(route.budget.name, route.budget.per_minute(), burst)
             if route.budget.with_first_read:
                 ratelimit.refuse_known_empty(limit, caller.uid)
                 pending = api_request.budget = ratelimit.Pending(limit, caller.uid)

@@ -1,8 +1,11 @@
 """Per-user budgets: token buckets in Redis (`ratelimit:{route}:{uid}`), one atomic Lua step.
 
-A bucket holds up to `per_minute` requests and refills continuously at `per_minute` per minute, so a
-user may burst a full minute's allowance and then gets one request per 60/per_minute seconds. The
-script reads Redis's own clock, so instances with skewed clocks share one notion of time.
+A bucket refills continuously at `per_minute` per minute and holds up to `burst` requests (a full
+minute's allowance unless the budget says less), so a user may send that many at once and then gets
+one request per 60/per_minute seconds. A generous read budget has a smaller burst: 300 reads a
+minute is plenty for any client, but 300 at once is a flood the other users of the instance share
+the CPU with. The script reads Redis's own clock, so instances with skewed clocks share one notion
+of time.
 
 Once Redis has refused a caller, this instance refuses them again without asking until the
 Retry-After it answered (whole seconds, so at least the time the bucket takes to refill): we told
@@ -95,6 +98,11 @@ return {{1, 0, {read}}}
 class Limit:
     route: str  # the key's route part, e.g. "livekit-token"
     per_minute: int
+    burst: int | None = None  # the bucket's size, at most per_minute; None: a minute's allowance
+
+    @property
+    def capacity(self) -> int:
+        return self.per_minute if self.burst is None else max(1, min(self.burst, self.per_minute))
 
 
 class RateLimited(ApiError):
@@ -211,7 +219,7 @@ def refuse_known_empty(limit: Limit, uid: str) -> None:
 
 def bucket_args(limit: Limit) -> list[float]:
     """ARGV[1] and ARGV[2] of a script that takes from a bucket: capacity and refill per millisecond."""
-    return [limit.per_minute, limit.per_minute / 60_000]
+    return [limit.capacity, limit.per_minute / 60_000]
 
 
 def _verdict(limit: Limit, uid: str, allowed: int, wait_ms: int) -> None:

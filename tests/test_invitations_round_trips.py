@@ -68,3 +68,19 @@ def test_lists_and_details_share_one_bucket_and_an_empty_one_answers_429(
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+def test_the_read_budget_holds_its_burst_not_a_minute(
+    get: Callable[[str, str], tuple[Any, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 12 a minute refills one read every 5 s; the bucket holds 3, so the fourth read at once is refused.
+    monkeypatch.setenv("RATE_LIMIT_READS_PER_MIN", "12")
+    monkeypatch.setenv("RATE_LIMIT_READS_BURST", "3")
+    reset_settings()
+    try:
+        me = new_uid()
+        statuses = [get(me, LISTING)[0].status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+    finally:
+        monkeypatch.undo()
+        reset_settings()

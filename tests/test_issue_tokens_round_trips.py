@@ -116,7 +116,11 @@ def test_a_route_that_never_reads_redis_still_pays_its_budget(
     api = Api("budget_probe", stores=())
     per_minute = 3
 
-    @api.route("POST", "/probe", budget=Budget(f"probe-{uuid.uuid4().hex[:8]}", lambda: per_minute, True))
+    @api.route(
+        "POST",
+        "/probe",
+        budget=Budget(f"probe-{uuid.uuid4().hex[:8]}", lambda: per_minute, with_first_read=True),
+    )
     def probe(request: ApiRequest) -> Reply:
         return Reply(
             200, {"takenBeforeTheHandlerReturned": request.budget is not None and request.budget.taken}

@@ -56,3 +56,10 @@ def test_a_refused_caller_waits_out_their_retry_after_without_reaching_redis(
     assert call() == (429, "1", 0)
     time.sleep(max(0.0, refused_at + 1.05 - time.monotonic()))
     assert call() == (200, None, 1)  # Retry-After passed: Redis decides, and the bucket allows it
+
+
+def test_a_burst_is_at_least_one_and_at_most_a_minute() -> None:
+    assert ratelimit.Limit("r", 300, 50).capacity == 50
+    assert ratelimit.Limit("r", 300).capacity == 300
+    assert ratelimit.Limit("r", 6, 50).capacity == 6
+    assert ratelimit.Limit("r", 6, 0).capacity == 1

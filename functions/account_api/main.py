@@ -26,7 +26,9 @@ BLOCKS = Budget("blocks", lambda: settings().rate_limit_blocks_per_min)
 REPORTS = Budget("reports", lambda: settings().rate_limit_reports_per_min)
 STAFF = Budget("staff-actions", lambda: settings().rate_limit_staff_actions_per_min)
 ACCOUNT = Budget("account", lambda: settings().rate_limit_account_per_min)
-READS = Budget("reads", lambda: settings().rate_limit_reads_per_min)
+READS = Budget(
+    "reads", lambda: settings().rate_limit_reads_per_min, burst=lambda: settings().rate_limit_reads_burst
+)
 
 
 def _now() -> datetime:

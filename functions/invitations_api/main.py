@@ -24,9 +24,16 @@ api = Api("invitations_api", stores=("postgres", "redis", "pubsub"))
 INVITATION_WRITES = Budget("invitation-writes", lambda: settings().rate_limit_invitation_writes_per_min)
 PARTICIPATION = Budget("participation", lambda: settings().rate_limit_participation_per_min)
 SUPPORT_TICKETS = Budget("support-tickets", lambda: settings().rate_limit_support_tickets_per_min)
-READS = Budget("reads", lambda: settings().rate_limit_reads_per_min)
+READS = Budget(
+    "reads", lambda: settings().rate_limit_reads_per_min, burst=lambda: settings().rate_limit_reads_burst
+)
 # The same bucket, taken by the list's cache read in its own round trip.
-LIST_READS = Budget("reads", lambda: settings().rate_limit_reads_per_min, with_first_read=True)
+LIST_READS = Budget(
+    "reads",
+    lambda: settings().rate_limit_reads_per_min,
+    with_first_read=True,
+    burst=lambda: settings().rate_limit_reads_burst,
+)
 
 
 def _actor(request: ApiRequest) -> Actor:
