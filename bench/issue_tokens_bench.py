@@ -62,9 +62,29 @@ GOALS = {"hit": 1.5, "miss": 3.0}
 Call = tuple[dict[str, str], dict[str, Any] | None]
 
 
+def profile(uid: str, room_id: str, now: datetime) -> dict[str, Any]:
+    """A user document as the web app and the server leave it for someone in a call: every field the
+    rules let the owner write, the server's own, and no suspension (a miss decodes what it reads)."""
+    return {
+        "displayName": f"Bench {uid[-6:]}",
+        "username": uid.replace("-", "_"),
+        "gender": "female",
+        "selectedVrmId": f"vrm-{uid[-6:]}",
+        "preferences": {"matchingGender": "any", "notifications": True},
+        "createdAt": now,
+        "updatedAt": now,
+        "lastActiveAt": now,
+        "adultConfirmedAt": now,
+        "status": "in_call",
+        "currentRoomId": room_id,
+    }
+
+
 def seed_rooms(pairs: int) -> list[tuple[str, str]]:
-    """`pairs` rooms of two; returns (roomId, uid) for the first participant of each."""
+    """`pairs` rooms of two, as the matching worker creates them (already active: the room trigger
+    has nothing to do); returns (roomId, uid) for the first participant of each."""
     from shared.clients.firestore import get_firestore
+    from shared.matching.pairing import Claim, random_room
 
     client = get_firestore()
     now = datetime.now(UTC)
@@ -72,22 +92,11 @@ def seed_rooms(pairs: int) -> list[tuple[str, str]]:
     batch = client.batch()
     for i in range(pairs):
         room_id = f"bench-{uuid.uuid4().hex[:16]}"
-        uids = [f"bench-u-{uuid.uuid4().hex[:12]}" for _ in range(2)]
-        for uid in uids:
-            batch.set(client.collection("users").document(uid), {"displayName": uid, "status": "in_call"})
-        batch.set(
-            client.collection("rooms").document(room_id),
-            {
-                "type": "random",
-                "participants": uids,
-                "maxParticipants": 2,
-                "livekitRoomName": f"lk-{room_id}",
-                "status": "active",  # already active: the room trigger has nothing to do
-                "createdAt": now,
-                "expiresAt": now + timedelta(hours=2),
-            },
-        )
-        out.append((room_id, uids[0]))
+        a, b = (f"bench-u-{uuid.uuid4().hex[:12]}" for _ in range(2))
+        for uid in (a, b):
+            batch.set(client.collection("users").document(uid), profile(uid, room_id, now))
+        batch.set(client.collection("rooms").document(room_id), random_room(Claim(room_id, a, b, 0, 0), now))
+        out.append((room_id, a))
         if i % 150 == 149:
             batch.commit()
             batch = client.batch()
