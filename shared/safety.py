@@ -69,6 +69,11 @@ def adult_confirmation_required() -> ApiError:
     )
 
 
+# The user fields require_may_use_tokens reads: the token routes read only these (and what the
+# token itself carries), not the whole profile.
+TOKEN_CHECK_FIELDS: tuple[str, ...] = (vocab.SUSPENSION,)
+
+
 def require_may_use_tokens(user: dict[str, Any], now: datetime) -> None:
     """Token routes: a suspended user gets no LiveKit or WebSocket token."""
     held = suspension(user, now)
