@@ -40,7 +40,12 @@ BENCHMARKS: dict[str, Benchmark] = {
     "cascade": Benchmark(
         "docs/bench/cascade.md", ("--out", "docs/bench/cascade.md"), MATCHING_PATH, (STACK, COUNTER)
     ),
-    "vrm_sync": Benchmark("docs/bench/vrm_sync.md", functions=("sync_vrm_models",), paths=(STACK, COUNTER)),
+    "vrm_sync": Benchmark(
+        "docs/bench/vrm_sync.md",
+        ("--out", "docs/bench/vrm_sync.md"),
+        ("sync_vrm_models",),
+        (STACK, COUNTER),
+    ),
     "matching_stack": Benchmark("docs/bench/matching.md", functions=MATCHING_PATH, paths=(STACK,)),
     "issue_tokens_bench": Benchmark(
         "docs/bench/tokens.md",

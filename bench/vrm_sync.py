@@ -1,6 +1,6 @@
 """Benchmark: a VRoid Hub sync of 10,000 models against its floor, the listing alone.
 
-    .venv/bin/python bench/vrm_sync.py [--reruns 7] [--first-imports 2]
+    .venv/bin/python bench/vrm_sync.py [--reruns 7] [--first-imports 2] [--out docs/bench/vrm_sync.md]
 
 Starts its own stack (Firestore emulator, stand-in VRoid Hub, every function; each function process
 counts its Firestore reads and writes through bench/firestore_counter) and serves a clean catalog of
@@ -21,7 +21,9 @@ counts its Firestore reads and writes through bench/firestore_counter) and serve
    writes its process actually made (gRPC counter), so the code's own count is cross-checked.
 
 Each function-level timing is one run; in-process timings are repeated and summarised (median, and
-min-max) because the VM's two cores are shared with other work.
+min-max) because the VM's two cores are shared with other work. The headline rows go to
+docs/bench/results/vrm_sync.json (bench/report.py); with --out, the measured part of the report is
+rewritten and the hand-written explanation below it (HAND_WRITTEN) kept.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchstack import MACHINE, own_stack
 
-from bench.report import Row, Run
+from bench.report import Row, Run, write_report
 from devstack.stack import Stack
 from shared import vocab
 from shared.vroid import index, job
@@ -56,6 +58,7 @@ STAFF_PICKS, HEARTS, OVERLAP = 6_000, 5_000, 1_000
 MODELS = STAFF_PICKS + HEARTS - OVERLAP
 CHANGED = 100
 GOAL = 1.5
+HAND_WRITTEN = "## What is measured, in one run"
 PHASES = ("listing", "indexRead", "digests", "documentsRead", "plan", "markPending", "commit", "indexSave")
 
 
@@ -187,6 +190,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reruns", type=int, default=7, help="repetitions of floor / re-run / full compare")
     parser.add_argument("--first-imports", type=int, default=2, help="repetitions of the first import")
+    parser.add_argument(
+        "--out", type=Path, help="rewrite this report's measured part (docs/bench/vrm_sync.md)"
+    )
     args = parser.parse_args()
     run = Run("vrm_sync")
     with own_stack("vrm-sync", with_auth=False, extra_python_path=(COUNTER,)) as stack:
@@ -227,18 +233,56 @@ def main() -> None:
         via_full = bench.through_function(full_compare=True)
         assert via_index["indexRead"] and via_full["fullCompare"], (via_index, via_full)
         assert via_index["writes"] == via_full["writes"] == CHANGED, (via_index, via_full)
-        print_report(args, naive_s, first, rows, via_index, via_full)
-    run.publish(headline(naive_s, first, rows, via_index, via_full))
+        measured = report_lines(naive_s, first, rows, via_index, via_full)
+        print("\n" + "\n".join(measured))
+    rows_out = headline(naive_s, first, rows, via_index, via_full)
+    record = json.loads(run.publish(rows_out).read_text())
+    if args.out:
+        write_report(args.out, document(args, record, measured, rows_out), HAND_WRITTEN)
 
 
-def print_report(
-    args: argparse.Namespace,
+def document(args: argparse.Namespace, record: dict[str, Any], measured: list[str], rows: list[Row]) -> str:
+    """The report's measured part: when, where and how it ran, what it printed, the README's rows."""
+    load = record["loadAverage"]
+    command = (
+        f"`.venv/bin/python bench/vrm_sync.py --reruns {args.reruns} --first-imports {args.first_imports}`"
+    )
+    lines = [
+        f"# Benchmark: VRoid Hub sync of {MODELS:,} models against its floor (`bench/vrm_sync.py`)",
+        "",
+        f"- **Run**: {record['started'][:16].replace('T', ' ')}–{record['finished'][11:16]} UTC, commit "
+        f"{record['commit']}; 1-minute load average {load['before'][0]:.1f} before, {load['after'][0]:.1f} after "
+        "(the two cores are shared with other work: read the ratios taken within the run).",
+        f"- **Machine**: {MACHINE}, Python {platform.python_version()}; the Firestore emulator from the Google "
+        "Cloud CLI.",
+        f"- **Command**: {command} (it starts its own stack on free ports and stops it); `make bench "
+        "BENCH=vrm_sync` runs it with `--out docs/bench/vrm_sync.md`, which rewrites this part and keeps "
+        "the explanation below.",
+        "",
+        "## Result",
+        "",
+        "```",
+        *measured,
+        "```",
+        "",
+        "Headline (what `docs/bench/results/vrm_sync.json` holds for the README):",
+        "",
+        "| what | result |",
+        "| --- | --- |",
+        *(f"| {row.what} | {row.result} |" for row in rows),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def report_lines(
     naive_s: list[float],
     first: list[tuple[float, dict[str, Any]]],
     rows: list[dict[str, Any]],
     via_index: dict[str, Any],
     via_full: dict[str, Any],
-) -> None:
+) -> list[str]:
+    out: list[str] = []
     floor = [r["floor"] for r in rows]
     rerun = [r["rerun_s"] for r in rows]
     full = [r["full_s"] for r in rows]
@@ -246,78 +290,82 @@ def print_report(
     full_ratio = [r["full_s"] / r["floor"] for r in rows]
     last_rerun, last_full = rows[-1]["rerun"], rows[-1]["full"]
     verdict = "met" if statistics.median(rerun_ratio) <= GOAL else "NOT met"
-    print()
-    print(
+    out.append(
         f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {MACHINE}, {platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}; load average {os.getloadavg()[0]:.1f}"
     )
-    print(
+    out.append(
         f"catalog: {MODELS:,} models; {CHANGED} changed upstream before each re-run; "
         f"{len(rows)} repetitions: median (min–max)"
     )
-    print()
+    out.append("")
     rerun_own = [own_listing_ratio(r["rerun"]) for r in rows]
     full_own = [own_listing_ratio(r["full"]) for r in rows]
-    print(
+    out.append(
         "| run (in process, job.run as the function calls it) | seconds | / listing alone | "
         "/ its own listing phase | documents read | writes |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    print(f"| listing alone (the floor) | {spread(floor)} | 1 | 1 | 0 | 0 |")
-    print(
+    out.append("|---|---:|---:|---:|---:|---:|")
+    out.append(f"| listing alone (the floor) | {spread(floor)} | 1 | 1 | 0 | 0 |")
+    out.append(
         f"| re-run through the index | {spread(rerun)} | **{spread(rerun_ratio)}** | {spread(rerun_own)} | "
         f"{last_rerun['documentsRead']:,} | {last_rerun['writes']} (+ index: {last_rerun['indexShardsWritten']} shards) |"
     )
-    print(
+    out.append(
         f"| re-run with a full compare (every run before) | {spread(full)} | {spread(full_ratio)} | "
         f"{spread(full_own)} | {last_full['documentsRead']:,} | {last_full['writes']} (+ index: "
         f"{last_full['indexShardsWritten']} shards) |"
     )
-    print()
-    print(f"goal: re-run / listing alone <= {GOAL}: {verdict} (median {statistics.median(rerun_ratio):.2f})")
-    print()
+    out.append("")
+    out.append(
+        f"goal: re-run / listing alone <= {GOAL}: {verdict} (median {statistics.median(rerun_ratio):.2f})"
+    )
+    out.append("")
     present = {name for r in rows for key in ("rerun", "full") for name in r[key]["phasesMs"]}
     order = [name for name in PHASES if name in present]
-    print("| phase (ms, median) | re-run through the index | full compare |")
-    print("|---|---:|---:|")
+    out.append("| phase (ms, median) | re-run through the index | full compare |")
+    out.append("|---|---:|---:|")
     for name in order:
         a = statistics.median(r["rerun"]["phasesMs"].get(name, 0.0) for r in rows)
         b = statistics.median(r["full"]["phasesMs"].get(name, 0.0) for r in rows)
-        print(f"| {name} | {a:.0f} | {b:.0f} |")
+        out.append(f"| {name} | {a:.0f} | {b:.0f} |")
     a = statistics.median(firestore_s(r["rerun"]) for r in rows) * 1000
     b = statistics.median(firestore_s(r["full"]) for r in rows) * 1000
-    print(f"| everything after the listing | {a:.0f} | {b:.0f} |")
-    print()
-    print(
+    out.append(f"| everything after the listing | {a:.0f} | {b:.0f} |")
+    out.append("")
+    out.append(
         "| through the function (Pub/Sub -> sync_vrm_models) | durationMs | listing ms | documentsRead (summary) | reads counted (gRPC) | writes counted | commits |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
     for name, s in (("re-run through the index", via_index), ("re-run with a full compare", via_full)):
         c = s["counted"]
-        print(
+        out.append(
             f"| {name} | {s['durationMs']:.0f} | {s['phasesMs']['listing']:.0f} | {s['documentsRead']:,} | "
             f"{c['reads']:,} | {c['writes']:,} | {c['commits']} |"
         )
-    print("(counted reads include the refresh-token document; writes include the index header and shards)")
-    print()
+    out.append(
+        "(counted reads include the refresh-token document; writes include the index header and shards)"
+    )
+    out.append("")
     median_floor = statistics.median(floor)
     first_s = [s for s, _ in first]
-    print(
+    out.append(
         "| first import (empty collection) | seconds, median (min–max) | / listing alone (median floor) | writes |"
     )
-    print("|---|---:|---:|---:|")
-    print(
+    out.append("|---|---:|---:|---:|")
+    out.append(
         f"| naive: one set() per model | {spread(naive_s)} | "
         f"{statistics.median(naive_s) / median_floor:.2f} | {MODELS:,} |"
     )
-    print(
+    out.append(
         f"| the sync (full compare, batches of 500) | {spread(first_s)} | "
         f"{statistics.median(first_s) / median_floor:.2f} | {first[-1][1]['writes']:,} |"
     )
-    print(
+    out.append(
         f"first-import sync summary: documentsRead {first[-1][1]['documentsRead']:,}, "
         f"index {first[-1][1]['indexShards']} shards / {first[-1][1]['indexEntries']:,} entries"
     )
+    return out
 
 
 def headline(
