@@ -82,7 +82,7 @@ class Connection:
             # The writer is stuck on a client that does not read: close now rather than behind it.
             if self.closing is None:
                 self.closing = (Close.TOO_SLOW, "too slow: chat and events backlog full")
-                self._closer = asyncio.ensure_future(self.ws.close(*self.closing))
+                self._closer = asyncio.ensure_future(self._close_or_drop())
 
     def deliver_motion(self, data: str) -> None:
         # Fast path: with nothing queued and room in the socket's write buffer, write the frame now,
@@ -211,6 +211,18 @@ class Connection:
         for frame in await self.registry.cached_motion(self.room_id, others):
             await self._send(frame)
 
+    async def _close_or_drop(self) -> None:
+        """Close with `self.closing`, or drop the connection if the close frame cannot be sent within
+        close_timeout. websockets' close() first waits, without a deadline, for the socket's send
+        buffer to drain, which never happens for a client that stopped reading (its keepalive ping
+        waits the same way); such a client would otherwise hold its connection until the next ping
+        noticed the close under way, up to REALTIME_PING_INTERVAL_S later."""
+        assert self.closing is not None
+        try:
+            await asyncio.wait_for(self.ws.close(*self.closing), self.ws.close_timeout)
+        except TimeoutError:
+            self.ws.transport.abort()
+
     async def _participants(self) -> set[str]:
         uids = await self.redis.hkeys(keys.room_presence(self.room_id))
         return {uid if isinstance(uid, str) else uid.decode() for uid in uids}
@@ -254,8 +266,7 @@ class Connection:
             other, motion = outbox.take()
             for item in other:
                 if item is None:
-                    assert self.closing is not None
-                    await self.ws.close(*self.closing)
+                    await self._close_or_drop()
                     return
                 await self._send(item)
             for item in motion:

@@ -447,6 +447,9 @@ def test_a_slow_reader_loses_old_motion_first_and_is_closed_when_chat_backs_up(
         "REALTIME_MOTION_PER_S": "1000",
         "REALTIME_CHAT_PER_S": "100",
         "REALTIME_CHAT_BURST": "1000",
+        # No keepalive ping within the test: the slow reader must be dropped by the close itself
+        # (after close_timeout, 5 s), not by a ping that finds the close under way.
+        "REALTIME_PING_INTERVAL_S": "600",
     }
     with instance(stack, "realtime-slow", **env) as slow:
         room_id, (a, b) = room_of(2)
