@@ -223,20 +223,40 @@ class Connection:
         except TimeoutError:
             self.ws.transport.abort()
 
+    async def _drop_when_stalled(self) -> None:
+        """Close a socket that accepted nothing for a whole REALTIME_PING_TIMEOUT_S. A client that
+        stops reading while only motion reaches it overflows nothing (motion drops its oldest frame),
+        and websockets' keepalive ping waits for the full send buffer to drain like any other write,
+        so it never times out: without this, such a socket would stay open, and a close queued
+        behind its backlog (the room closed, the user left) would never be reached."""
+        sent_when_full: int | None = None  # messages sent when the send buffer was last seen full
+        while True:
+            await asyncio.sleep(self.settings.ping_timeout_s)
+            if not self.ws.paused:
+                sent_when_full = None
+            elif sent_when_full == self.messages_out:
+                break  # full at two looks in a row, and nothing sent in between
+            else:
+                sent_when_full = self.messages_out
+        if self.closing is None:
+            self.closing = (Close.TOO_SLOW, "too slow: accepted nothing for the ping timeout")
+        await self._close_or_drop()
+
     async def _participants(self) -> set[str]:
         uids = await self.redis.hkeys(keys.room_presence(self.room_id))
         return {uid if isinstance(uid, str) else uid.decode() for uid in uids}
 
     async def _serve(self) -> tuple[int, str]:
-        writer = asyncio.create_task(self._write())
+        tasks = (asyncio.create_task(self._write()), asyncio.create_task(self._drop_when_stalled()))
         try:
             await self._read()
         except ConnectionClosed:
             pass
         finally:
-            if not writer.done():
-                writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         if self.closing is not None:
             return self.closing
         return self._peer_close()

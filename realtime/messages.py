@@ -23,7 +23,7 @@ class Close(IntEnum):
     UNAUTHENTICATED = 4401  # token missing, malformed, tampered, expired, unknown key, already used
     FORBIDDEN = 4403  # token for another room, or not a participant of this room
     ROOM_NOT_FOUND = 4404  # no such room, or it is already closed
-    TOO_SLOW = 4408  # the client does not read: its queue of chat and events overflowed
+    TOO_SLOW = 4408  # the client does not read: chat and events overflowed, or it accepted nothing
     REPLACED = 4409  # the same user connected to the room again; the older socket is closed
     LEFT = 4410  # the user left the room
     ROOM_CLOSED = 4411  # the room was closed

@@ -473,6 +473,37 @@ def test_a_slow_reader_loses_old_motion_first_and_is_closed_when_chat_backs_up(
             reader.close()
 
 
+def test_a_client_that_stops_reading_while_only_motion_flows_is_dropped(
+    stack: Stack, tokens: Callable[[str, str | None], str]
+) -> None:
+    """Motion drops its oldest frame, so nothing overflows, and websockets' keepalive ping waits
+    for the full send buffer like any other write: only the stall check can end this socket."""
+    env = {
+        "REALTIME_QUEUE_MOTION": "4",
+        "REALTIME_MOTION_PER_S": "1000",
+        "REALTIME_PING_INTERVAL_S": "600",
+        "REALTIME_PING_TIMEOUT_S": "1",
+    }
+    with instance(stack, "realtime-stalled", **env) as stalled:
+        room_id, (a, b) = room_of(2)
+        reader = _raw_socket(stalled.url, room_id, tokens(b, room_id), rcvbuf=4096)
+        try:
+            with open_socket(stalled.url, room_id, tokens(a, room_id)) as sa:
+                ready(sa)
+                big = {**MOTION, "bones": {f"bone{i}": [0.123456789, 0.5, 0.25, 0.8] for i in range(60)}}
+                for seq in range(1200):  # ~4 MB of motion to a reader that reads nothing, and no chat
+                    sa.send(json.dumps({**big, "seq": seq}))
+
+                def closed() -> list[dict[str, Any]]:
+                    return [e for e in log_lines(stalled.log, "ws closed") if e.get("uid") == b]
+
+                (line,) = wait_for(closed, timeout_s=20)
+                assert line["code"] == 4408 and "accepted nothing" in line["reason"], line
+                assert sa.ping().wait(5), "the sender's socket is unaffected"
+        finally:
+            reader.close()
+
+
 # -- key rotation -----------------------------------------------------------------------------------
 def test_key_rotation_a_new_kid_is_fetched_and_the_old_one_works_while_published(
     stack: Stack, tokens: Callable[[str, str | None], str]
