@@ -8,18 +8,22 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from google.cloud import firestore
+from websockets.sync.client import ClientConnection
 
 from devstack.stack import Stack
 from shared import keys
 from shared.tokens import ws
 from tests.conftest import http, wait_for
 from tests.realtime_helpers import (
+    Instance,
+    Json,
     closed_with,
     instance,
     log_lines,
@@ -438,39 +442,55 @@ def test_an_idle_connection_that_does_not_answer_pings_is_closed(
             sock.close()
 
 
+@contextmanager
+def _reader_behind_a_motion_backlog(
+    stack: Stack, tokens: Callable[[str, str | None], str], name: str, **env: str
+) -> Iterator[tuple[Instance, ClientConnection, str]]:
+    """An instance with `env` (and no keepalive ping within a test, so that only the service's own
+    rules can end a socket), a room of two whose second user completed the handshake and never
+    reads, and the first user's socket after it sent ~4 MB of motion to the room. Yields the
+    instance, the sender's socket and the reader's uid."""
+    with instance(
+        stack,
+        name,
+        REALTIME_QUEUE_MOTION="4",
+        REALTIME_MOTION_PER_S="1000",
+        REALTIME_PING_INTERVAL_S="600",
+        **env,
+    ) as started:
+        room_id, (a, b) = room_of(2)
+        reader = _raw_socket(started.url, room_id, tokens(b, room_id), rcvbuf=4096)
+        try:
+            with open_socket(started.url, room_id, tokens(a, room_id)) as sender:
+                ready(sender)
+                big = {**MOTION, "bones": {f"bone{i}": [0.123456789, 0.5, 0.25, 0.8] for i in range(60)}}
+                for seq in range(1200):
+                    sender.send(json.dumps({**big, "seq": seq}))
+                yield started, sender, b
+        finally:
+            reader.close()
+
+
+def _closed(started: Instance, uid: str) -> Json:
+    """The one `ws closed` line of `uid`'s socket, once the instance has logged it."""
+    (line,) = wait_for(
+        lambda: [e for e in log_lines(started.log, "ws closed") if e.get("uid") == uid], timeout_s=20
+    )
+    return line
+
+
 def test_a_slow_reader_loses_old_motion_first_and_is_closed_when_chat_backs_up(
     stack: Stack, tokens: Callable[[str, str | None], str]
 ) -> None:
-    env = {
-        "REALTIME_QUEUE_MOTION": "4",
-        "REALTIME_QUEUE_OTHER": "16",
-        "REALTIME_MOTION_PER_S": "1000",
-        "REALTIME_CHAT_PER_S": "100",
-        "REALTIME_CHAT_BURST": "1000",
-        # No keepalive ping within the test: the slow reader must be dropped by the close itself
-        # (after close_timeout, 5 s), not by a ping that finds the close under way.
-        "REALTIME_PING_INTERVAL_S": "600",
-    }
-    with instance(stack, "realtime-slow", **env) as slow:
-        room_id, (a, b) = room_of(2)
-        reader = _raw_socket(slow.url, room_id, tokens(b, room_id), rcvbuf=4096)
-        try:
-            with open_socket(slow.url, room_id, tokens(a, room_id)) as sa:
-                ready(sa)
-                big = {**MOTION, "bones": {f"bone{i}": [0.123456789, 0.5, 0.25, 0.8] for i in range(60)}}
-                for seq in range(1200):  # ~4 MB of motion to a reader that reads nothing
-                    sa.send(json.dumps({**big, "seq": seq}))
-                for n in range(40):  # then more chat than its queue holds
-                    sa.send(json.dumps({"type": "chat", "text": f"line {n}"}))
-
-                def closed() -> list[dict[str, Any]]:
-                    return [e for e in log_lines(slow.log, "ws closed") if e.get("uid") == b]
-
-                (line,) = wait_for(closed, timeout_s=20)
-                assert line["code"] == 4408 and line["motionDropped"] > 0, line
-                assert sa.ping().wait(5), "the sender's socket is unaffected"
-        finally:
-            reader.close()
+    """The close itself must end the socket (after the close timeout, 5 s): the client cannot
+    receive the close frame behind its backlog."""
+    chat = {"REALTIME_QUEUE_OTHER": "16", "REALTIME_CHAT_PER_S": "100", "REALTIME_CHAT_BURST": "1000"}
+    with _reader_behind_a_motion_backlog(stack, tokens, "realtime-slow", **chat) as (slow, sender, b):
+        for n in range(40):  # more chat than the reader's queue holds
+            sender.send(json.dumps({"type": "chat", "text": f"line {n}"}))
+        line = _closed(slow, b)
+        assert line["code"] == 4408 and line["motionDropped"] > 0, line
+        assert sender.ping().wait(5), "the sender's socket is unaffected"
 
 
 def test_a_client_that_stops_reading_while_only_motion_flows_is_dropped(
@@ -478,30 +498,11 @@ def test_a_client_that_stops_reading_while_only_motion_flows_is_dropped(
 ) -> None:
     """Motion drops its oldest frame, so nothing overflows, and websockets' keepalive ping waits
     for the full send buffer like any other write: only the stall check can end this socket."""
-    env = {
-        "REALTIME_QUEUE_MOTION": "4",
-        "REALTIME_MOTION_PER_S": "1000",
-        "REALTIME_PING_INTERVAL_S": "600",
-        "REALTIME_PING_TIMEOUT_S": "1",
-    }
-    with instance(stack, "realtime-stalled", **env) as stalled:
-        room_id, (a, b) = room_of(2)
-        reader = _raw_socket(stalled.url, room_id, tokens(b, room_id), rcvbuf=4096)
-        try:
-            with open_socket(stalled.url, room_id, tokens(a, room_id)) as sa:
-                ready(sa)
-                big = {**MOTION, "bones": {f"bone{i}": [0.123456789, 0.5, 0.25, 0.8] for i in range(60)}}
-                for seq in range(1200):  # ~4 MB of motion to a reader that reads nothing, and no chat
-                    sa.send(json.dumps({**big, "seq": seq}))
-
-                def closed() -> list[dict[str, Any]]:
-                    return [e for e in log_lines(stalled.log, "ws closed") if e.get("uid") == b]
-
-                (line,) = wait_for(closed, timeout_s=20)
-                assert line["code"] == 4408 and "accepted nothing" in line["reason"], line
-                assert sa.ping().wait(5), "the sender's socket is unaffected"
-        finally:
-            reader.close()
+    backlog = _reader_behind_a_motion_backlog(stack, tokens, "realtime-stalled", REALTIME_PING_TIMEOUT_S="1")
+    with backlog as (stalled, sender, b):
+        line = _closed(stalled, b)
+        assert line["code"] == 4408 and "accepted nothing" in line["reason"], line
+        assert sender.ping().wait(5), "the sender's socket is unaffected"
 
 
 # -- key rotation -----------------------------------------------------------------------------------
