@@ -15,6 +15,7 @@ from flask import Request, Response
 
 from shared import ids
 from shared.account import blocks, deletion, export, pages, reports, requests, suspensions
+from shared.budgets import READS
 from shared.config import settings
 from shared.errors import forbidden
 from shared.http import Api, ApiRequest, Budget, Reply
@@ -26,9 +27,6 @@ BLOCKS = Budget("blocks", lambda: settings().rate_limit_blocks_per_min)
 REPORTS = Budget("reports", lambda: settings().rate_limit_reports_per_min)
 STAFF = Budget("staff-actions", lambda: settings().rate_limit_staff_actions_per_min)
 ACCOUNT = Budget("account", lambda: settings().rate_limit_account_per_min)
-READS = Budget(
-    "reads", lambda: settings().rate_limit_reads_per_min, burst=lambda: settings().rate_limit_reads_burst
-)
 
 
 def _now() -> datetime:

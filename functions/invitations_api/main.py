@@ -14,6 +14,7 @@ from dataclasses import replace
 import functions_framework
 from flask import Request, Response
 
+from shared.budgets import READS
 from shared.clients.postgres import get_engine
 from shared.config import settings
 from shared.discord.publish import refresh_invitation_soon, refresh_ticket_soon
@@ -26,9 +27,6 @@ api = Api("invitations_api", stores=("postgres", "redis", "pubsub"))
 INVITATION_WRITES = Budget("invitation-writes", lambda: settings().rate_limit_invitation_writes_per_min)
 PARTICIPATION = Budget("participation", lambda: settings().rate_limit_participation_per_min)
 SUPPORT_TICKETS = Budget("support-tickets", lambda: settings().rate_limit_support_tickets_per_min)
-READS = Budget(
-    "reads", lambda: settings().rate_limit_reads_per_min, burst=lambda: settings().rate_limit_reads_burst
-)
 # The same bucket, taken by the list's cache read in its own round trip (derived from READS, so the
 # two cannot disagree on its size).
 LIST_READS = replace(READS, with_first_read=True)
