@@ -133,7 +133,8 @@ class Run:
         self.started = datetime.now(UTC)
         self.load_before = _load_average()
 
-    def publish(self, rows: list[Row]) -> Path:
+    def publish(self, rows: list[Row]) -> dict[str, Any]:
+        """Write docs/bench/results/<name>.json; returns the record written (for a report's header)."""
         record = {
             "benchmark": self.name,
             "command": " ".join(["python", f"bench/{self.name}.py", *sys.argv[1:]]),
@@ -149,7 +150,7 @@ class Run:
         path = RESULTS / f"{self.name}.json"
         path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
         print(f"results: {path.relative_to(ROOT)}", flush=True)
-        return path
+        return record
 
 
 def write_report(path: Path, generated: str, marker: str) -> None:
