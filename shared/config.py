@@ -503,7 +503,7 @@ class Settings:
         1,
         100_000,
         used_by="invitations_api, account_api",
-        meaning="every read route of a function together (lists and details): generous, so only a flood feels it",
+        meaning="every read route of invitations_api and account_api together, one bucket per user (lists and details): generous, so only a flood feels it",
     )
     rate_limit_reads_burst = integer(
         "RATE_LIMIT_READS_BURST",
