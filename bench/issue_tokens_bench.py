@@ -33,7 +33,6 @@ import platform
 import pstats
 import random
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -41,7 +40,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import ClientSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -124,6 +126,16 @@ class Timing:
         return len(self.latencies_ms) / self.seconds
 
 
+async def timed_post(session: ClientSession, url: str, call: Call) -> tuple[float, bool]:
+    """One request, read to its end: milliseconds taken, and whether it was not a 200."""
+    headers, body = call
+    started = time.perf_counter()
+    async with session.post(url, json=body or {}, headers=headers) as response:
+        await response.read()
+        failed = response.status != 200
+    return (time.perf_counter() - started) * 1000, failed
+
+
 async def run(url: str, calls: Sequence[Call], clients: int) -> Timing:
     """Send `calls` with `clients` concurrent connections."""
     from aiohttp import ClientSession, TCPConnector
@@ -135,13 +147,9 @@ async def run(url: str, calls: Sequence[Call], clients: int) -> Timing:
     async def client(session: ClientSession) -> None:
         nonlocal errors
         while queue:
-            headers, body = queue.pop()
-            started = time.perf_counter()
-            async with session.post(url, json=body or {}, headers=headers) as response:
-                await response.read()
-                if response.status != 200:
-                    errors += 1
-            latencies.append((time.perf_counter() - started) * 1000)
+            took_ms, failed = await timed_post(session, url, queue.pop())
+            latencies.append(took_ms)
+            errors += failed
 
     async with ClientSession(connector=TCPConnector(limit=clients)) as session:
         started = time.perf_counter()
@@ -177,13 +185,10 @@ async def run_interleaved(
     async with ClientSession(connector=TCPConnector(limit=1)) as session:
         for scenario, index in blocks:
             first = index * (BLOCK + 1)
-            for position, (headers, body) in enumerate(calls[scenario][first : first + BLOCK + 1]):
-                started = time.perf_counter()
-                async with session.post(urls[scenario], json=body or {}, headers=headers) as response:
-                    await response.read()
-                    failed = response.status != 200
+            for position, call in enumerate(calls[scenario][first : first + BLOCK + 1]):
+                took_ms, failed = await timed_post(session, urls[scenario], call)
                 if position:
-                    latencies[scenario].append((time.perf_counter() - started) * 1000)
+                    latencies[scenario].append(took_ms)
                     errors[scenario] += failed
     return {s: Timing(latencies[s], sum(latencies[s]) / 1000, errors[s]) for s in calls}
 
@@ -351,13 +356,6 @@ def census(work: Workload, count: int = 100) -> dict[str, Census]:
     return out
 
 
-def git_commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip() or "unknown"
-
-
 LABELS = {
     "floor": "floor (auth + tiny JSON)",
     "hit": "POST /livekit-token, cache hit",
@@ -505,12 +503,15 @@ def main() -> None:
         trips = census(work, min(args.census, size))
     alone = signing_alone(5000)
     summaries = summarize(results)
+    # Published before the report is written, so that the record's commit is not marked as changed
+    # by the report itself; the report's header names the same commit.
+    record = publication.publish(headline(summaries, trips, args.clients))
     started = publication.started
     report = [
         "# issue_tokens benchmark",
         "",
         f"Run {started:%Y-%m-%d %H:%M} UTC on {MACHINE}, Python {platform.python_version()}, commit "
-        f"{git_commit()}, 1-minute load average {publication.load_before[0]:.1f} at the start (other work "
+        f"{record['commit']}, 1-minute load average {publication.load_before[0]:.1f} at the start (other work "
         "shares this machine: compare the ratios, measured against a floor in the same run).",
         "",
         f"`.venv/bin/python bench/issue_tokens_bench.py --rounds {args.rounds} --clients {args.clients} "
@@ -541,9 +542,6 @@ def main() -> None:
     ]
     text = "\n".join(report) + "\n"
     print(text)
-    # Published before the report is written, so that the record's commit is not marked as changed
-    # by the report itself.
-    publication.publish(headline(summaries, trips, args.clients))
     if args.out:
         write_report(args.out, text, NARRATIVE)
 
