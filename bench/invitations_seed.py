@@ -25,6 +25,9 @@ THREAD_BASE = 2_000_000_000_000_000_000
 USER_BASE = 4_000_000_000
 USERS = 50_000
 
+# The engine's sessions end a statement after DB_STATEMENT_TIMEOUT_MS; a bulk load of a million rows
+# is no request and may take longer, for its own transaction only.
+NO_STATEMENT_LIMIT = "SET LOCAL statement_timeout = 0"
 SEED_INVITATIONS = """
 INSERT INTO invitations (id, thread_id, host_id, host_name, event_name, start_time, end_time, world_name,
   world_link, tag, description, instance_type, vrchat_profile, instance_link, max_participants, status,
@@ -101,12 +104,14 @@ def seed(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with engine.begin() as conn:
+        conn.execute(text(NO_STATEMENT_LIMIT))
         conn.execute(text("TRUNCATE participants, invitations, tickets RESTART IDENTITY"))
         conn.execute(text(SEED_INVITATIONS), params)
     timings["invitations"] = time.perf_counter() - started
     echo(f"  {invitations:,} invitations in {timings['invitations']:.1f}s")
     started = time.perf_counter()
     with engine.begin() as conn:
+        conn.execute(text(NO_STATEMENT_LIMIT))
         # A bulk load, as a restore is: the rows arrive with their invitations' joined_count already
         # written, so the counting triggers stay off (each would rewrite every invitation row once
         # more, leaving the table and its indexes with a second version of every open row).
@@ -134,7 +139,11 @@ def vacuum(engine: Any) -> None:
     from shared.clients.postgres import autocommit_read
 
     with autocommit_read(engine) as conn:
-        conn.execute(text("VACUUM (ANALYZE) invitations, participants, tickets"))
+        conn.execute(text("SET statement_timeout = 0"))  # VACUUM cannot run in a transaction
+        try:
+            conn.execute(text("VACUUM (ANALYZE) invitations, participants, tickets"))
+        finally:
+            conn.execute(text("RESET statement_timeout"))  # back to the session's own (pooled)
 
 
 def main() -> None:

@@ -263,6 +263,24 @@ class Settings:
         used_by="postgres users",
         meaning="half the PostgreSQL connections an instance may hold (it keeps up to twice this open)",
     )
+    db_lock_timeout_ms = integer(
+        "DB_LOCK_TIMEOUT_MS",
+        3000,
+        100,
+        60_000,
+        used_by="postgres users",
+        meaning="longest a statement waits for rows another transaction holds; then a request answers "
+        "503 `busy` with Retry-After and a job fails to be retried",
+    )
+    db_statement_timeout_ms = integer(
+        "DB_STATEMENT_TIMEOUT_MS",
+        15_000,
+        1000,
+        600_000,
+        used_by="postgres users",
+        meaning="longest a statement may run, and a transaction stay idle between statements, before "
+        "PostgreSQL ends it: no query or forgotten transaction holds a worker or its locks for good",
+    )
     firestore_emulator_host = Setting(
         "FIRESTORE_EMULATOR_HOST",
         _host_port,

@@ -55,3 +55,16 @@ def forbidden(message: str) -> ApiError:
 
 def conflict(message: str, code: str = "conflict") -> ApiError:
     return ApiError(409, code, message)
+
+
+class Busy(ApiError):
+    """What the caller asked to change is held by other writers for longer than a request waits
+    (contended Firestore documents, PostgreSQL rows another transaction holds). Safe to retry."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "busy",
+            "the data you asked to change is busy; retry in a moment",
+            headers={"Retry-After": "1"},
+        )

@@ -1,5 +1,8 @@
 """Which exceptions mean "a store is unreachable right now" (not a bug, not the caller's fault).
 
+That includes a store that gave up on a statement because of other work (a lock held too long, a
+deadlock): the request did nothing wrong and the same request a moment later succeeds.
+
 An HTTP function answers those with 503 and Retry-After instead of a bare 500, so a client knows to
 come back; event functions let them escape so the platform retries. Only libraries already imported
 are consulted: asking must not load a client a function does not use (cold start).
@@ -8,6 +11,8 @@ are consulted: asking must not load a client a function does not use (cold start
 from __future__ import annotations
 
 import sys
+
+from shared.pg_errors import CONTENDED, QUERY_CANCELED, sqlstate
 
 # (module, class name) of the errors that say the store did not answer in time or at all.
 _OUTAGES = (
@@ -24,6 +29,11 @@ _OUTAGES = (
     ("sqlalchemy.exc", "TimeoutError"),  # no pooled connection came free in time
     ("sqlalchemy.exc", "InterfaceError"),
 )
+
+
+# SQLSTATEs of a statement PostgreSQL gave up on because of other work, not because of the statement
+# (the limits are set in shared/clients/postgres.py). Retrying later succeeds.
+_GAVE_UP_SQLSTATES = CONTENDED | {QUERY_CANCELED}
 
 
 def _types() -> tuple[type[BaseException], ...]:
@@ -45,7 +55,7 @@ def is_outage(error: BaseException) -> bool:
     for _ in range(5):  # follow `raise ... from` a little way
         if seen is None:
             return False
-        if isinstance(seen, kinds):
+        if isinstance(seen, kinds) or sqlstate(seen) in _GAVE_UP_SQLSTATES:
             return True
         if getattr(seen, "connection_invalidated", False):
             # SQLAlchemy discarded the connection the statement ran on: the session was lost (the

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.clients.firestore import get_firestore
 from shared.config import settings
-from shared.errors import ApiError
+from shared.errors import Busy
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, DocumentSnapshot, Transaction
@@ -29,16 +29,8 @@ FIRST_BACKOFF_S = 0.02
 MAX_BACKOFF_S = 0.5
 
 
-class TransactionBusy(ApiError):
+class TransactionBusy(Busy):
     """Out of time: the documents are contended. Safe to retry after a moment."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            503,
-            "busy",
-            "the data you asked to change is busy; retry in a moment",
-            headers={"Retry-After": "1"},
-        )
 
 
 def remaining_s() -> float:

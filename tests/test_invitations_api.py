@@ -264,6 +264,21 @@ def test_200_concurrent_joins_on_a_10_seat_invitation_leave_exactly_10_joined(ca
     assert call("GET", f"/invitations/{created['id']}", uid=winners[1])[1]["joinedCount"] == 10
 
 
+def test_a_join_held_up_by_another_transaction_is_503_busy_and_then_goes_through(call: Call) -> None:
+    """The function's session gives up on a row lock after DB_LOCK_TIMEOUT_MS: its request thread
+    and connection are free again, and the member is told to retry, not shown a 500."""
+    created = create(call, new_uid())
+    path, guest = f"/invitations/{created['id']}/participants", new_uid()
+    with get_engine().begin() as holder:  # an erasure, a staff edit: anything holding the row
+        holder.execute(
+            sqlalchemy.text("SELECT 1 FROM invitations WHERE id = :id FOR UPDATE"), {"id": created["id"]}
+        )
+        status, body, headers = call("POST", path, {"status": "joined"}, uid=guest)
+        assert (status, body["error"]["code"], headers.get("Retry-After")) == (503, "busy", "1"), body
+    status, body, _ = call("POST", path, {"status": "joined"}, uid=guest)
+    assert status == 201 and body["joinedCount"] == 1, body
+
+
 def test_my_participations_newest_first_without_cancelled_and_paginated(call: Call) -> None:
     me = new_uid()
     ids = []

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared import pg_errors
 from shared.config import settings
 from shared.lazy import Lazy
 
@@ -27,9 +28,8 @@ def _server_reported(error: BaseException) -> bool:
     reads on to ReadyForQuery after one, so the connection is still in step with the server. Not a
     FATAL one (a backend terminated by an administrator, a shutdown, a failover): the server closes
     the session after sending it."""
-    args: tuple[object, ...] = getattr(error, "args", ())
-    fields = args[0] if args else None
-    return isinstance(fields, dict) and "C" in fields and fields.get("S") not in ("FATAL", "PANIC")
+    said = pg_errors.fields(error)
+    return "C" in said and said.get("S") not in ("FATAL", "PANIC")
 
 
 def _invalidate_unless_server_error(context: ExceptionContext) -> None:
@@ -162,6 +162,20 @@ def max_connections_per_instance(pool_size: int) -> int:
     return limits["pool_size"] + limits["max_overflow"]
 
 
+def session_limits(lock_timeout_ms: int, statement_timeout_ms: int) -> dict[str, str]:
+    """Server settings every session of a function starts with, sent in the startup message (no
+    round trip). Without them a statement waits for a row lock, or runs, for as long as it takes,
+    holding a request thread and a pooled connection meanwhile; with them PostgreSQL ends it
+    (lock_not_available, query_canceled) and the request answers 503 (shared/outages.py). A
+    transaction left idle (a thread that died between two statements) is ended the same way, so its
+    row locks do not outlive it."""
+    return {
+        "lock_timeout": str(lock_timeout_ms),
+        "statement_timeout": str(statement_timeout_ms),
+        "idle_in_transaction_session_timeout": str(statement_timeout_ms),
+    }
+
+
 def _create() -> Engine:
     import sqlalchemy
 
@@ -171,10 +185,13 @@ def _create() -> Engine:
         "pool_timeout": 10,
         "pool_recycle": 1800,
     }
+    limits = session_limits(config.db_lock_timeout_ms, config.db_statement_timeout_ms)
     memoize_placeholder_rewrite()
     instance = config.cloud_sql_instance
     if instance is None:
-        engine = sqlalchemy.create_engine(_pg8000_url(config.database_url), **pool)
+        engine = sqlalchemy.create_engine(
+            _pg8000_url(config.database_url), connect_args={"startup_params": limits}, **pool
+        )
     else:
         from google.cloud.sql.connector import Connector, IPTypes
 
@@ -182,7 +199,9 @@ def _create() -> Engine:
         user, database = config.db_iam_user, config.db_name
         engine = sqlalchemy.create_engine(
             "postgresql+pg8000://",
-            creator=lambda: connector.connect(instance, "pg8000", user=user, db=database),
+            creator=lambda: connector.connect(
+                instance, "pg8000", user=user, db=database, startup_params=limits
+            ),
             **pool,
         )
     sqlalchemy.event.listen(engine, "handle_error", _invalidate_unless_server_error)

@@ -2,16 +2,18 @@
 
 The validation in `validation.py` runs first, so this is the safety net for what only the database
 can know (a duplicate id or thread, a row frozen by the final-state trigger) and for any client
-that bypasses the checks. The constraint names come from the migrations.
+that bypasses the checks. The constraint names come from the migrations. A write whose rows stayed
+held by other transactions (past DB_LOCK_TIMEOUT_MS, or a deadlock PostgreSQL broke by aborting it)
+is 503 `busy`, as a contended Firestore transaction is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from shared.errors import ApiError, conflict, invalid, unprocessable
+from shared import pg_errors
+from shared.errors import ApiError, Busy, conflict, invalid, unprocessable
 
 # constraint -> (JSON field, message) for CHECK violations (400)
 CHECKS = {
@@ -47,15 +49,10 @@ STRING_TOO_LONG = "22001"
 FINAL_STATE = "55000"  # object_not_in_prerequisite_state, raised by trg_invitation_final_state
 
 
-def _diagnostics(exc: BaseException) -> dict[str, Any]:
-    orig = getattr(exc, "orig", None)
-    args = getattr(orig, "args", ())
-    return args[0] if args and isinstance(args[0], dict) else {}
-
-
 def to_api_error(exc: BaseException) -> ApiError | None:
-    """The 4xx for a database error, or None when it is not the caller's fault."""
-    diag = _diagnostics(exc)
+    """The answer for a database error: a 4xx where the request is at fault, 503 `busy` where other
+    writers held its rows too long; None for anything else."""
+    diag = pg_errors.fields(exc)
     code, constraint = diag.get("C"), diag.get("n", "")
     if code == CHECK_VIOLATION and constraint in CHECKS:
         if constraint in UNPROCESSABLE:
@@ -77,6 +74,8 @@ def to_api_error(exc: BaseException) -> ApiError | None:
         return conflict(
             "the invitation is completed or cancelled and can no longer change", code="final_state"
         )
+    if code in pg_errors.CONTENDED:
+        return Busy()
     return None
 
 
