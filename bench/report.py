@@ -181,7 +181,10 @@ def _machine_line(record: dict[str, Any]) -> str:
     m = record["machine"]
     load = record["loadAverage"]
     return (
-        f"{record['started'][:10]}, {m['cpus']} CPU, {m['memoryGiB']} GiB, load {load['before'][0]:.1f}→"
+        # The model too: the VM these run on has changed under the project once, and a ratio's
+        # floor moves with it.
+        f"{record['started'][:10]}, {m['cpus']}-core {m['cpu']}, {m['memoryGiB']} GiB, "
+        f"load {load['before'][0]:.1f}→"
         f"{load['after'][0]:.1f}"
     )
 
