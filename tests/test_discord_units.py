@@ -13,7 +13,7 @@ import pytest
 from shared.discord import commands, custom_ids, handlers, interaction, render, signature, texts
 from shared.discord.jst import JST, JstError, parse_range
 from shared.discord.rest import RateLimiter, route_of
-from shared.errors import ApiError, invalid
+from shared.errors import ApiError, Busy, invalid
 
 SEED = "11" * 32
 OTHER_SEED = "22" * 32
@@ -272,6 +272,8 @@ def test_domain_errors_become_japanese_sentences() -> None:
         == texts.CODES["invitation_full"]
     )
     assert texts.error_text(ApiError(500, "internal", "boom")) == texts.INTERNAL
+    # Contended rows are worth retrying in a moment, unlike a server error.
+    assert texts.error_text(Busy()) == texts.CODES["busy"] != texts.INTERNAL
 
 
 # -- rate limiter ---------------------------------------------------------------------------------
