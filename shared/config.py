@@ -302,6 +302,15 @@ class Settings:
         used_by="local",
         meaning="when set (and K_SERVICE is not), unsigned emulator ID tokens are accepted; never in production",
     )
+    firestore_call_deadline_s = integer(
+        "FIRESTORE_CALL_DEADLINE_S",
+        10,
+        1,
+        300,
+        used_by="firestore users",
+        meaning="longest one Firestore call retries a failure (the library's own default: 60 s, 300 s for "
+        "reads and queries); then a request answers 503 with Retry-After and an event is redelivered",
+    )
     firestore_transaction_deadline_s = integer(
         "FIRESTORE_TRANSACTION_DEADLINE_S",
         5,

@@ -1,4 +1,5 @@
-"""The shared Firestore client reads streams on the calling thread (shared/clients/firestore.py)."""
+"""The shared Firestore client reads streams on the calling thread and bounds every call's retries
+(shared/clients/firestore.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from google.api_core.exceptions import RetryError
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from devstack.stack import Stack
+from devstack.stack import Stack, free_port
 from shared import documents
+from shared.clients import firestore as firestore_client
 from shared.clients.firestore import get_firestore
+from shared.config import reset_settings, settings
+from shared.outages import is_outage
 
 
 def _threads_started_by(action: Callable[[], Any], monkeypatch: pytest.MonkeyPatch) -> int:
@@ -50,3 +55,48 @@ def test_reads_and_queries_start_no_thread(stack: Stack, monkeypatch: pytest.Mon
     read()  # the channel connects (and may start grpc's own threads) on first use
     assert _threads_started_by(read, monkeypatch) == 0
     assert _threads_started_by(query, monkeypatch) == 0
+
+
+def test_every_call_gives_up_retrying_within_the_budget_and_listeners_keep_theirs(stack: Stack) -> None:
+    transport = get_firestore()._firestore_api._transport
+    budget = settings().firestore_call_deadline_s
+    long_lived = {transport.listen, transport.write}
+    bounded = 0
+    for method, wrapped in transport._wrapped_methods.items():
+        retry = getattr(wrapped, "_retry", None)
+        if method in long_lived:
+            assert retry is None or retry.timeout > budget  # a listener reconnects for as long as it lives
+        elif retry is not None:
+            assert retry.timeout is not None and retry.timeout <= budget, method
+            bounded += 1
+    assert bounded >= 10  # reads, queries, commits, transactions: not a transport that renamed its table
+
+
+def test_an_unreachable_firestore_is_an_outage_after_the_budget_not_a_held_thread(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = free_port()  # nothing listens: every attempt is refused at once, as in an outage
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{closed}")
+    monkeypatch.setenv("FIRESTORE_CALL_DEADLINE_S", "1")
+    reset_settings()
+    try:
+        client = firestore_client._create()
+        refs = [client.document("users/nobody"), client.document("rooms/nothing")]
+        failures: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                list(client.get_all(refs))
+            except Exception as exc:
+                failures.append(exc)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(60)  # a liveness guard, not a timing: unbounded, the library retries for 300 s
+        assert not reader.is_alive(), "the read was still retrying after 60 s"
+        (failure,) = failures
+        assert isinstance(failure, RetryError) and "Timeout of 1.0s" in str(failure), failure
+        assert is_outage(failure)  # the route answers 503 with Retry-After
+    finally:
+        monkeypatch.undo()
+        reset_settings()

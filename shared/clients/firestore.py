@@ -17,7 +17,30 @@ def _create() -> firestore.Client:
 
     _ = settings().firestore_emulator_host  # validates the variable's shape when it is set
     _read_streams_on_the_calling_thread()
-    return firestore.Client(project=settings().project_id)
+    client = firestore.Client(project=settings().project_id)
+    bound_retries(client, settings().firestore_call_deadline_s)
+    return client
+
+
+def bound_retries(client: firestore.Client, budget_s: float) -> None:
+    """The library retries a call that fails as unavailable for up to 60 s, a read or a query for up
+    to 300 s, so while Firestore was unreachable every request held its thread that long (measured
+    against a closed port: a two-document get_all had not returned after 200 s). Each call's retries
+    now stop after `budget_s`, with RetryError, an outage (shared/outages.py): a request answers 503
+    with Retry-After, an event is redelivered. Only the total of the retries is bounded, not one
+    attempt, so a long query stream is not cut. The listener and write streams live for hours by
+    design and keep theirs.
+
+    The library takes no default retry per client, only per call; its generated transport keeps the
+    wrapped defaults in `_wrapped_methods` (tests/test_firestore_client.py checks every method)."""
+    transport = client._firestore_api._transport
+    long_lived = {transport.listen, transport.write}
+    for method, wrapped in transport._wrapped_methods.items():
+        retry = getattr(wrapped, "_retry", None)
+        if method in long_lived or retry is None or retry.timeout is None:
+            continue
+        if retry.timeout > budget_s:
+            wrapped._retry = retry.with_timeout(budget_s)
 
 
 def _read_streams_on_the_calling_thread() -> None:
