@@ -1,10 +1,12 @@
-"""python -m deploy package | grant-roles | dead-letters (docs/deploy.md)
+"""python -m deploy package | grant-roles | dead-letters | suspension-markers (docs/deploy.md)
 
 `package [--out DIR]`: one deployable folder + zip per function into build/.
 `grant-roles --project P --environment E [--dry-run]`: give each function's IAM database user the
 group roles of its manifest entry (as the owner through the Cloud SQL Auth Proxy, after migrating).
 `dead-letters --project P [--region R]`: print the gcloud commands that attach the dead-letter
 topics to Eventarc's delivery subscriptions (pipe to bash after `terraform apply`).
+`suspension-markers --project P [--dry-run]`: move suspension markers left on public profiles to
+`users/{uid}/private/suspension` (once, with the owner's application-default credentials).
 """
 
 from __future__ import annotations
@@ -36,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     letters = commands.add_parser("dead-letters", help="print the commands attaching the dead-letter topics")
     letters.add_argument("--project", required=True, help="Google Cloud project id")
     letters.add_argument("--region", default="asia-northeast1", help="region of the functions")
+    markers = commands.add_parser("suspension-markers", help="move suspension markers off public profiles")
+    markers.add_argument("--project", required=True, help="Google Cloud project id")
+    markers.add_argument("--dry-run", action="store_true", help="count them, change nothing")
     args = parser.parse_args(argv)
+    if args.command == "suspension-markers":
+        return suspension_markers(args.project, args.dry_run)
     if args.command == "dead-letters":
         from deploy import dead_letters
         from deploy.manifest import load_manifest
@@ -50,6 +57,15 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
         return 0
     return grant_roles(args.project, args.environment, args.database_url, args.dry_run)
+
+
+def suspension_markers(project: str, dry_run: bool) -> int:
+    from deploy import suspension_markers
+
+    os.environ["GOOGLE_CLOUD_PROJECT"] = project  # what shared.config reads, as a function does
+    outcomes = suspension_markers.move_all(dry_run)
+    print(" ".join(f"{name}={count}" for name, count in sorted(outcomes.items())) or "none found")
+    return 0
 
 
 def grant_roles(project: str, environment: str, url: str | None, dry_run: bool) -> int:

@@ -51,5 +51,11 @@ def suspension(uid: str) -> DocumentReference:
     return get_firestore().collection(vocab.SUSPENSIONS).document(uid)
 
 
+def suspension_marker(uid: str) -> DocumentReference:
+    """`users/{uid}/private/suspension`: `{until}` while `uid` is suspended, for the checks and the
+    owner's eyes only (the record with its reason and author is `suspensions/{uid}`)."""
+    return user(uid).collection(vocab.PRIVATE).document(vocab.SUSPENSION)
+
+
 def account_deletion(uid: str) -> DocumentReference:
     return get_firestore().collection(vocab.ACCOUNT_DELETIONS).document(uid)

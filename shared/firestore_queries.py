@@ -121,6 +121,15 @@ def sessions_of(uid: str, client: Client | None = None) -> Query:
     return client.collection(vocab.CALL_SESSIONS).where(filter=field("participants", "array_contains", uid))
 
 
+def public_suspension_markers(client: Client | None = None) -> Query:
+    """Users whose public profile still carries the suspension marker, from before it moved to
+    `users/{uid}/private/suspension` (`python -m deploy suspension-markers`)."""
+    from shared.clients.firestore import get_firestore
+
+    client = client or get_firestore()
+    return client.collection(vocab.USERS).where(filter=field(vocab.SUSPENSION, "!=", None))
+
+
 def stale_deletions(cutoff: datetime, client: Client | None = None) -> Query:
     """Account deletions requested before `cutoff` and still not finished (the job deletes its
     progress document when done): their messages were dead-lettered or lost."""

@@ -1,13 +1,15 @@
 """What account_api decided, enforced where the action happens: the queue, select rooms, pairing and
-both token routes call these with the user document they already read in their own transaction, so a
-check costs no extra round trip (blocks, which live in their own documents, are the one exception:
-joining a select room reads them in the same transaction).
+both token routes call these with the user document and suspension marker they read in one round
+trip of their own transaction (blocks, which live in their own documents, are read there as well
+when joining a select room).
 
 - Adults only: `users/{uid}.adultConfirmedAt` (set once by the owner, rules: `== request.time`);
   without it the queue and select rooms answer 403 `adult_confirmation_required`.
-- Suspension: `users/{uid}.suspension = {until: timestamp | null}`, written with `suspensions/{uid}`
-  by shared/account/suspensions.py; while it lasts the queue, select rooms and tokens answer 403
-  `suspended` with `until` (null: until staff lift it), and the pairing transaction refuses the user.
+- Suspension: the marker `users/{uid}/private/suspension = {until: timestamp | null}`, written with
+  `suspensions/{uid}` by shared/account/suspensions.py and read in the same round trip as the user
+  document (it is private: a stranger who knows a uid must not learn that its owner is suspended or
+  held for review); while it lasts the queue, select rooms and tokens answer 403 `suspended` with
+  `until` (null: until staff lift it), and the pairing transaction refuses the user.
 - Blocks: two users either of whom blocked the other are never paired (pair.lua, with the pairing
   transaction as a second line) and cannot join each other's select room (the same 404 as a full
   room: a block is not revealed).
@@ -25,7 +27,7 @@ from shared.errors import ApiError
 from shared.transactions import read
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import DocumentReference, Transaction
+    from google.cloud.firestore import DocumentReference, DocumentSnapshot, Transaction
 
 
 @dataclass(frozen=True)
@@ -37,19 +39,26 @@ def adult_confirmed(user: dict[str, Any]) -> bool:
     return isinstance(user.get(vocab.ADULT_CONFIRMED_AT), datetime)
 
 
-def suspension(user: dict[str, Any], now: datetime) -> Suspended | None:
-    """The suspension in force on the user document, if any (a passed `until` is none)."""
-    marker = user.get(vocab.SUSPENSION)
-    if not isinstance(marker, dict):
+def marker_of(snapshot: DocumentSnapshot) -> dict[str, Any] | None:
+    """The suspension marker's data, None when the user has none."""
+    return (snapshot.to_dict() or {}) if snapshot.exists else None
+
+
+def suspension(user: dict[str, Any], marker: dict[str, Any] | None, now: datetime) -> Suspended | None:
+    """The suspension in force, if any (a passed `until` is none). `marker`: the data of
+    `users/{uid}/private/suspension` (None: no such document); `user`: `users/{uid}`, which may still
+    carry the marker as a field from before it moved (`python -m deploy suspension-markers`)."""
+    held = marker if marker is not None else user.get(vocab.SUSPENSION)
+    if not isinstance(held, dict):
         return None
-    until = marker.get("until")
+    until = held.get("until")
     if isinstance(until, datetime):
         return Suspended(until) if until > now else None
     return Suspended(None)
 
 
-def is_suspended(user: dict[str, Any], now: datetime) -> bool:
-    return suspension(user, now) is not None
+def is_suspended(user: dict[str, Any], marker: dict[str, Any] | None, now: datetime) -> bool:
+    return suspension(user, marker, now) is not None
 
 
 def suspended_error(until: datetime | None) -> ApiError:
@@ -69,21 +78,21 @@ def adult_confirmation_required() -> ApiError:
     )
 
 
-# The user fields require_may_use_tokens reads: the token routes read only these (and what the
-# token itself carries), not the whole profile.
-TOKEN_CHECK_FIELDS: tuple[str, ...] = (vocab.SUSPENSION,)
+# The fields require_may_use_tokens reads, as one mask for the user document (a marker from before
+# the move) and the marker document: the token routes read only these, not the whole profile.
+TOKEN_CHECK_FIELDS: tuple[str, ...] = (vocab.SUSPENSION, "until")
 
 
-def require_may_use_tokens(user: dict[str, Any], now: datetime) -> None:
+def require_may_use_tokens(user: dict[str, Any], marker: dict[str, Any] | None, now: datetime) -> None:
     """Token routes: a suspended user gets no LiveKit or WebSocket token."""
-    held = suspension(user, now)
+    held = suspension(user, marker, now)
     if held is not None:
         raise suspended_error(held.until)
 
 
-def require_may_match(user: dict[str, Any], now: datetime) -> None:
+def require_may_match(user: dict[str, Any], marker: dict[str, Any] | None, now: datetime) -> None:
     """The queue and select rooms (create and join): not suspended, and a confirmed adult."""
-    require_may_use_tokens(user, now)
+    require_may_use_tokens(user, marker, now)
     if not adult_confirmed(user):
         raise adult_confirmation_required()
 

@@ -23,7 +23,7 @@ SUSPENSIONS: Final = (
 )
 ACCOUNT_DELETIONS: Final = "accountDeletions"  # {uid}: progress of a deletion job (server only)
 # subcollections of users/{uid}
-PRIVATE: Final = "private"
+PRIVATE: Final = "private"  # {docId}: owner-readable only; clients write `profile` alone
 VRM_SETTINGS: Final = "vrmSettings"
 SESSIONS: Final = "sessions"
 BLOCKS: Final = "blocks"  # {otherUid}: users the owner blocked (written by account_api only)
@@ -57,7 +57,11 @@ END_REASONS: Final = (NORMAL, TIMEOUT, ERROR)
 
 # -- safety (shared/safety.py, shared/account/) --------------------------------------------------
 ADULT_CONFIRMED_AT: Final = "adultConfirmedAt"  # users/{uid}: set once by the owner, == request.time
-SUSPENSION: Final = "suspension"  # users/{uid}: {until: timestamp | null}, server-owned marker
+# users/{uid}/private/suspension: {until: timestamp | null}, the server's marker while suspended,
+# readable by its owner alone. Before it, the marker was a field of the same name on the public
+# users/{uid}, where anyone who knew the uid could read it; `python -m deploy suspension-markers`
+# moves those, and the checks still honour one until it has run.
+SUSPENSION: Final = "suspension"
 # suspensions/{uid}.kind
 SUSPENSION_TEMPORARY: Final = "temporary"  # staff, with `until`
 SUSPENSION_BAN: Final = "ban"  # staff, without `until`: the Firebase Auth account is disabled too

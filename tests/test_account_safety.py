@@ -3,6 +3,9 @@ the pairing step and issue_tokens enforce."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from deploy.manifest import ROOT
 from devstack.stack import Stack
 from shared import safety
 from tests.account_helpers import Call, auth_lookup, auth_user, caller, doc, fs, new_user, shared_room
@@ -133,10 +137,13 @@ def test_reports_from_three_users_hold_the_reported_user_until_staff_review_them
     target, r1, r2, r3 = (new_user() for _ in range(4))
     room_id = shared_room(call, target, r1, r2, r3, size=4)
     ids = [report(call, reporter, room_id, target)[1]["id"] for reporter in (r1, r2)]
-    assert not safety.is_suspended(doc(f"users/{target}") or {}, datetime.now(UTC))  # two: not yet
+    assert doc(f"users/{target}/private/suspension") is None  # two: not yet
     ids.append(report(call, r3, room_id, target)[1]["id"])
-    user = doc(f"users/{target}") or {}
-    assert safety.is_suspended(user, datetime.now(UTC)) and "currentRoomId" not in user  # out of the call
+    user, marker = doc(f"users/{target}") or {}, doc(f"users/{target}/private/suspension")
+    assert (
+        safety.is_suspended(user, marker, datetime.now(UTC)) and "currentRoomId" not in user
+    )  # out of the call
+    assert "suspension" not in user  # the public profile does not tell the reporters
     assert target not in (doc(f"rooms/{room_id}") or {})["participants"]
     assert (doc(f"suspensions/{target}") or {})["kind"] == "review"
     status, refused = call("POST", "/matching_api/queue", target, {})
@@ -153,7 +160,7 @@ def test_reports_from_three_users_hold_the_reported_user_until_staff_review_them
             ]
             == 200
         )
-    assert doc(f"suspensions/{target}") is None and "suspension" not in (doc(f"users/{target}") or {})
+    assert doc(f"suspensions/{target}") is None and doc(f"users/{target}/private/suspension") is None
     assert call("POST", "/matching_api/queue", target, {})[0] == 202
     assert call("DELETE", "/matching_api/queue", target)[0] == 200
 
@@ -170,6 +177,11 @@ def test_a_suspended_user_is_refused_everywhere_and_removed_from_the_call(call: 
         "PUT", f"/account_api/users/{target}/suspension", staff, {"until": until, "reason": "abuse"}, **STAFF
     )
     assert status == 200 and held["kind"] == "temporary" and held["createdBy"] == staff
+    # The marker the checks read is the owner's private document, never the public profile.
+    marker = doc(f"users/{target}/private/suspension") or {}
+    assert set(marker) == {"until"}  # the answer gives `until` to the millisecond
+    assert abs(marker["until"] - datetime.fromisoformat(held["until"])) < timedelta(milliseconds=1)
+    assert "suspension" not in (doc(f"users/{target}") or {})
     # Removed from the call: a pair's room closes.
     assert (doc(f"rooms/{room_id}") or {})["status"] == "closed"
     assert "currentRoomId" not in (doc(f"users/{target}") or {})
@@ -187,6 +199,7 @@ def test_a_suspended_user_is_refused_everywhere_and_removed_from_the_call(call: 
         assert datetime.fromisoformat(body["error"]["until"]) == datetime.fromisoformat(held["until"])
     lifted = call("DELETE", f"/account_api/users/{target}/suspension", staff, **STAFF)
     assert lifted == (200, {"userId": target, "lifted": True})
+    assert doc(f"users/{target}/private/suspension") is None
     assert call("DELETE", f"/account_api/users/{target}/suspension", staff, **STAFF)[1]["lifted"] is False
     assert call("POST", "/issue_tokens/ws-token", target, {})[0] == 200
     assert call("POST", "/matching_api/rooms/join", target, {"roomCode": open_room["roomCode"]})[0] == 200
@@ -250,9 +263,61 @@ def test_suspension_refusals(call: Call) -> None:
 
 def test_a_past_suspension_is_inert() -> None:
     now = datetime.now(UTC)
-    assert safety.suspension({"suspension": {"until": now - timedelta(seconds=1)}}, now) is None
-    assert safety.suspension({"suspension": {"until": None}}, now) == safety.Suspended(None)
-    assert safety.suspension({}, now) is None
+    past, soon = now - timedelta(seconds=1), now + timedelta(hours=1)
+    assert safety.suspension({}, {"until": past}, now) is None
+    assert safety.suspension({}, {"until": None}, now) == safety.Suspended(None)
+    assert safety.suspension({}, {"until": soon}, now) == safety.Suspended(soon)
+    assert safety.suspension({}, None, now) is None
+    # A marker still on the public profile counts until it is moved; the private one decides once there.
+    assert safety.suspension({"suspension": {"until": None}}, None, now) == safety.Suspended(None)
+    assert safety.suspension({"suspension": {"until": past}}, None, now) is None
+    assert safety.suspension({"suspension": {"until": None}}, {"until": past}, now) is None
+
+
+def test_markers_left_on_public_profiles_are_enforced_and_then_moved_off_them(
+    stack: Stack, call: Call
+) -> None:
+    """Before the marker moved to users/{uid}/private/suspension it was a field of the public profile:
+    one still there is honoured, and `python -m deploy suspension-markers` moves it as the record says."""
+    held, stale = new_user(), new_user()
+    until = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    fs().document(f"suspensions/{held}").set(
+        {
+            "kind": "temporary",
+            "until": until,
+            "reason": "x",
+            "createdBy": "staff-x",
+            "createdAt": datetime.now(UTC),
+        }
+    )
+    fs().document(f"users/{held}").update({"suspension": {"until": until}})
+    fs().document(f"users/{stale}").update({"suspension": {"until": None}})  # its record is gone
+    for uid in (held, stale):
+        status, body = call("POST", "/matching_api/queue", uid, {})
+        assert status == 403 and body["error"]["code"] == "suspended", body
+    assert call("POST", "/issue_tokens/ws-token", held, {})[0] == 403
+
+    def markers(*args: str) -> str:
+        env = {**os.environ, **stack.service_env()}
+        out = subprocess.run(
+            [sys.executable, "-m", "deploy", "suspension-markers", "--project", stack.project, *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        return out.stdout
+
+    assert "found=" in markers("--dry-run")
+    assert "suspension" in (doc(f"users/{held}") or {})  # a dry run changes nothing
+    markers()
+    assert "suspension" not in (doc(f"users/{held}") or {}) and "suspension" not in (
+        doc(f"users/{stale}") or {}
+    )
+    assert doc(f"users/{held}/private/suspension") == {"until": until}
+    assert doc(f"users/{stale}/private/suspension") is None
+    status, body = call("POST", "/matching_api/queue", held, {})
+    assert status == 403 and datetime.fromisoformat(body["error"]["until"]) == until
+    assert call("POST", "/matching_api/queue", stale, {})[0] == 202
+    assert call("DELETE", "/matching_api/queue", stale)[0] == 200
+    assert "none found" in markers()  # nothing writes the public field any more
 
 
 # -- adults only --------------------------------------------------------------------------------------

@@ -162,6 +162,12 @@ QUERY_CASES = [
         ("accountDeletions/e-{x}", {"status": "pending", "requestedAt": NOW}),
     ),
     QueryCase(
+        "public_suspension_markers",
+        lambda c, x: queries.public_suspension_markers(c),
+        ("users/held-{x}", {"displayName": "held", "suspension": {"until": None}}),
+        ("users/free-{x}", {"displayName": "free"}),
+    ),
+    QueryCase(
         "open_rooms_of",
         lambda c, x: client_queries.open_rooms_of(c, f"u-{x}"),
         # far from expiry, so no sweep closes them; a waiting room of one stays as it is

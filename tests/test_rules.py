@@ -12,6 +12,7 @@ is then reported as its own test. The last tests write the emulator's rule cover
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -96,6 +97,7 @@ SUSPENDED = (("users/{o}", profile(adultConfirmedAt=PAST, suspension={"until": S
 BLOCK = (("users/{o}/blocks/{t}", {"userId": "{t}", "createdAt": PAST}),)
 IN_CALL = (("users/{o}", profile(status="in_call", currentRoomId="room-{x}")),)
 PRIVATE = (("users/{o}/private/profile", {"email": "{o}@example.com"}),)
+MARKER = (("users/{o}/private/suspension", {"until": SOON}),)
 MODELS = (
     ("vrmModels/pub-{x}", {"name": "Public", "isPublic": True, "tags": ["cute"], "downloadCount": 5}),
     ("vrmModels/priv-{x}", {"name": "Hidden", "isPublic": False, "tags": ["cute"], "downloadCount": 9}),
@@ -373,6 +375,16 @@ def cases() -> list[Case]:
             )
         )
         add(Case(f"private:delete:{who}", who, "delete", "users/{o}/private/profile", False, seed=PRIVATE))
+        # The server's suspension marker: its owner may see it, nobody else may, nobody may change it.
+        marker = "users/{o}/private/suspension"
+        add(Case(f"private:get-suspension:{who}", who, "get", marker, who == "owner", seed=MARKER))
+        add(Case(f"private:create-suspension:{who}", who, "create", marker, False, {"until": None}))
+        add(
+            Case(
+                f"private:update-suspension:{who}", who, "update", marker, False, {"until": PAST}, seed=MARKER
+            )
+        )
+        add(Case(f"private:delete-suspension:{who}", who, "delete", marker, False, seed=MARKER))
     add(
         Case(
             "private:create:tamper-foreign-email",
@@ -959,6 +971,17 @@ def outcomes(firestore_rest: FirestoreRest) -> dict[str, tuple[int, int]]:
     )
     assert status == 200, body
     return {case.name: run_case(firestore_rest, case) for case in CASES}
+
+
+def test_the_docs_give_the_tables_size() -> None:
+    quoted = {
+        "README.md": re.findall(r"\((\d+)\s+emulator cases", (ROOT / "README.md").read_text()),
+        "docs/security-rules.md": re.findall(
+            r"table of (\d+) cases", (ROOT / "docs" / "security-rules.md").read_text()
+        ),
+    }
+    assert quoted["README.md"] and quoted["docs/security-rules.md"]
+    assert quoted == {name: [str(len(CASES))] * len(found) for name, found in quoted.items()}
 
 
 def test_case_names_are_unique_and_the_table_is_large() -> None:

@@ -1,6 +1,7 @@
 """Suspensions: `suspensions/{uid}` (server only: kind, until, reason, who decided, when) and the
-marker `users/{uid}.suspension = {until}` that the queue, rooms, pairing and tokens check on the user
-document they already read (shared/safety.py). Both change in one transaction.
+marker `users/{uid}/private/suspension = {until}` that the queue, rooms, pairing and tokens read with
+the user document (shared/safety.py). Both change in one transaction, which also takes away a marker
+left on the public `users/{uid}` from before the marker moved.
 
 Kinds:
 - `temporary`: staff, with `until`;
@@ -25,7 +26,7 @@ from shared.errors import not_found
 from shared.transactions import read, run
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Transaction
+    from google.cloud.firestore import DocumentSnapshot, Transaction
 
 logger = log.get_logger("shared.account.suspensions")
 SYSTEM = "system"  # createdBy of automatic review holds
@@ -78,8 +79,18 @@ class Suspension:
         return self.until is None or self.until > now
 
 
-def _marker(until: datetime | None) -> dict[str, Any]:
-    return {vocab.SUSPENSION: {"until": until}}
+def _set_marker(transaction: Transaction, user: DocumentSnapshot, until: datetime | None) -> None:
+    transaction.set(documents.suspension_marker(user.id), {"until": until})
+    _drop_public_marker(transaction, user)
+
+
+def _drop_public_marker(transaction: Transaction, user: DocumentSnapshot) -> None:
+    """The marker as a field of the public profile, from before it moved: anyone who knows the uid
+    can read it there."""
+    from google.cloud import firestore
+
+    if user.exists and vocab.SUSPENSION in (user.to_dict() or {}):
+        transaction.update(user.reference, {vocab.SUSPENSION: firestore.DELETE_FIELD})
 
 
 def suspend(uid: str, until: datetime | None, reason: str, staff_uid: str, now: datetime) -> Suspension:
@@ -93,7 +104,7 @@ def suspend(uid: str, until: datetime | None, reason: str, staff_uid: str, now: 
         if not user.exists:
             raise not_found("no such user")
         transaction.set(documents.suspension(uid), wanted.doc(now))
-        transaction.update(documents.user(uid), _marker(until))
+        _set_marker(transaction, user, until)
         return str((held.to_dict() or {}).get("kind")) if held.exists else None
 
     previous = run(body)
@@ -117,8 +128,6 @@ def lift(uid: str, staff_uid: str) -> bool:
 
 def _remove(uid: str, only_kind: str | None) -> Suspension | None:
     def body(transaction: Transaction) -> Suspension | None:
-        from google.cloud import firestore
-
         user, held = read(transaction, documents.user(uid), documents.suspension(uid))
         if not held.exists:
             return None
@@ -126,8 +135,8 @@ def _remove(uid: str, only_kind: str | None) -> Suspension | None:
         if only_kind is not None and suspension.kind != only_kind:
             return None
         transaction.delete(documents.suspension(uid))
-        if user.exists and vocab.SUSPENSION in (user.to_dict() or {}):
-            transaction.update(documents.user(uid), {vocab.SUSPENSION: firestore.DELETE_FIELD})
+        transaction.delete(documents.suspension_marker(uid))
+        _drop_public_marker(transaction, user)
         return suspension
 
     return run(body)
@@ -147,7 +156,7 @@ def hold_for_review(uid: str, reporters: int, now: datetime) -> bool:
         if held.exists and Suspension.from_doc(uid, held.to_dict() or {}).in_force(now):
             return False
         transaction.set(documents.suspension(uid), hold.doc(now))
-        transaction.update(documents.user(uid), _marker(None))
+        _set_marker(transaction, user, None)
         return True
 
     placed = run(body)
@@ -164,6 +173,25 @@ def release_review(uid: str) -> bool:
     if lifted:
         log.log_event(logger, "review hold ended", uid=uid)
     return lifted
+
+
+def move_public_marker(uid: str, now: datetime) -> str:
+    """Take a marker from before the move off the public `users/{uid}`: the record decides, as it did
+    when the marker was written. 'moved' (the suspension is in force: the private marker carries its
+    `until`), 'dropped' (it is over, or its record is gone) or 'none' (no marker there any more)."""
+
+    def body(transaction: Transaction) -> str:
+        user, held = read(transaction, documents.user(uid), documents.suspension(uid))
+        if not user.exists or vocab.SUSPENSION not in (user.to_dict() or {}):
+            return "none"
+        record = Suspension.from_doc(uid, held.to_dict() or {}) if held.exists else None
+        if record is not None and record.in_force(now):
+            _set_marker(transaction, user, record.until)
+            return "moved"
+        _drop_public_marker(transaction, user)
+        return "dropped"
+
+    return run(body)
 
 
 def take_effect(uid: str, now: datetime) -> None:

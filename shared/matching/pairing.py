@@ -167,7 +167,7 @@ def create_random_rooms(claims: list[Claim], now: datetime) -> list[Outcome]:
             start = len(refs)
             refs += [documents.room(claim.pair_id)]
             for uid in (claim.a, claim.b):
-                refs += [documents.user(uid), documents.queue_entry(uid)]
+                refs += [documents.user(uid), documents.suspension_marker(uid), documents.queue_entry(uid)]
             # The pair's block documents in the same read: pair.lua skips the blocks Redis knows;
             # this catches one committed while the pair was in flight or one the mirror lost.
             refs += safety.block_refs(claim.a, [claim.b])
@@ -201,13 +201,16 @@ def _decide(
     now: datetime,
 ) -> Outcome:
     """One pair inside the group transaction: create its room and seat both, or say why not."""
-    room, user_a, entry_a, user_b, entry_b, *blocks = snapshots
+    room, user_a, marker_a, entry_a, user_b, marker_b, entry_b, *blocks = snapshots
     if room.exists:
         return "exists", []
     ineligible = [
         uid
-        for uid, user, entry in ((claim.a, user_a, entry_a), (claim.b, user_b, entry_b))
-        if not (entry.exists and user.exists and _waiting(user.to_dict() or {}, now))
+        for uid, user, marker, entry in (
+            (claim.a, user_a, marker_a, entry_a),
+            (claim.b, user_b, marker_b, entry_b),
+        )
+        if not _waiting(user, marker, entry, now)
     ]
     if ineligible:
         return "rejected", ineligible
@@ -236,12 +239,17 @@ def _rooms_exist(room_ids: list[str]) -> set[str]:
         return set()
 
 
-def _waiting(user: dict[str, Any], now: datetime) -> bool:
-    """Still asking to be paired, in no room, and not suspended since they queued."""
+def _waiting(
+    user: DocumentSnapshot, marker: DocumentSnapshot, entry: DocumentSnapshot, now: datetime
+) -> bool:
+    """Still queued and asking to be paired, in no room, and not suspended since they queued."""
+    if not (entry.exists and user.exists):
+        return False
+    profile = user.to_dict() or {}
     return (
-        user.get("status") == vocab.MATCHING
-        and current_room(user) is None
-        and not safety.is_suspended(user, now)
+        profile.get("status") == vocab.MATCHING
+        and current_room(profile) is None
+        and not safety.is_suspended(profile, safety.marker_of(marker), now)
     )
 
 

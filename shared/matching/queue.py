@@ -66,9 +66,11 @@ def enqueue(uid: str, preferences: Preferences, now: datetime) -> Ticket:
     expires_at = now + timedelta(seconds=settings().matching_ticket_ttl_s)
 
     def body(transaction: Transaction) -> tuple[bool, datetime, str, UserChanges]:
-        user_snap, entry_snap = read(transaction, documents.user(uid), documents.queue_entry(uid))
+        user_snap, marker_snap, entry_snap = read(
+            transaction, documents.user(uid), documents.suspension_marker(uid), documents.queue_entry(uid)
+        )
         user = user_snap.to_dict() or {}
-        safety.require_may_match(user, now)
+        safety.require_may_match(user, safety.marker_of(marker_snap), now)
         if current_open_room(transaction, uid, user, now):
             raise conflict("you are already in a room: leave it first", code="already_in_room")
         entry = entry_snap.to_dict() if entry_snap.exists else None

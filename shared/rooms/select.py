@@ -61,10 +61,14 @@ def create_select_room(uid: str, max_participants: int, now: datetime) -> Select
     room_id = room_ref.id
 
     def body(transaction: Transaction, code: str) -> tuple[bool, UserChanges] | None:
-        user_snap, entry_snap, code_snap = read(
-            transaction, documents.user(uid), documents.queue_entry(uid), documents.room_code(code)
+        user_snap, marker_snap, entry_snap, code_snap = read(
+            transaction,
+            documents.user(uid),
+            documents.suspension_marker(uid),
+            documents.queue_entry(uid),
+            documents.room_code(code),
         )
-        safety.require_may_match(user_snap.to_dict() or {}, now)
+        safety.require_may_match(user_snap.to_dict() or {}, safety.marker_of(marker_snap), now)
         if code_snap.exists:
             held_by = str((code_snap.to_dict() or {}).get("roomId"))
             (held,) = read(transaction, documents.room(held_by))
@@ -109,10 +113,14 @@ def join_by_code(uid: str, code: str, now: datetime) -> str:
     caller is in another room."""
 
     def body(transaction: Transaction) -> tuple[str, bool, UserChanges]:
-        code_snap, user_snap, entry_snap = read(
-            transaction, documents.room_code(code), documents.user(uid), documents.queue_entry(uid)
+        code_snap, user_snap, marker_snap, entry_snap = read(
+            transaction,
+            documents.room_code(code),
+            documents.user(uid),
+            documents.suspension_marker(uid),
+            documents.queue_entry(uid),
         )
-        safety.require_may_match(user_snap.to_dict() or {}, now)
+        safety.require_may_match(user_snap.to_dict() or {}, safety.marker_of(marker_snap), now)
         room_id = (code_snap.to_dict() or {}).get("roomId") if code_snap.exists else None
         if not isinstance(room_id, str) or not room_id:
             raise no_room_with_this_code()

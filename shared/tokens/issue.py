@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import documents, ratelimit, safety, vocab
 from shared.clients.firestore import get_firestore
@@ -15,11 +15,14 @@ from shared.errors import ApiError, forbidden, not_found
 from shared.lazy import Lazy
 from shared.tokens import cache, livekit, ws
 
+if TYPE_CHECKING:
+    from google.cloud.firestore import DocumentReference, DocumentSnapshot
+
 _credentials = Lazy(livekit.LiveKitCredentials.from_settings)
 
 
-# The fields room_access reads, one mask for both documents (get_all takes one; a field a document
-# lacks is simply absent). A profile holds a dozen fields, timestamps among them: not decoding the
+# The fields room_access reads, one mask for its three documents (get_all takes one; a field a
+# document lacks is simply absent). A profile holds a dozen fields, timestamps among them: not decoding the
 # ones the checks ignore saves about a tenth of the read's CPU (docs/bench/tokens.md).
 _ROOM_FIELDS = ("participants", "status", "expiresAt", "livekitRoomName")
 _PROFILE_FIELDS = ("displayName", "selectedVrmId")
@@ -36,15 +39,13 @@ class RoomAccess:
 
 
 def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
-    """The caller's room, read with their profile in one round trip. 404 unknown room, 403 not a
-    participant (checked before the status, so outsiders learn nothing about it), 409 closed."""
-    client = get_firestore()
-    room_ref, user_ref = documents.room(room_id), documents.user(uid)
-    found = client.get_all([room_ref, user_ref], field_paths=ROOM_ACCESS_FIELDS)
-    snapshots = {snap.reference.path: snap for snap in found}
-    room_snap, user_snap = snapshots[room_ref.path], snapshots[user_ref.path]
+    """The caller's room, read with their profile and suspension marker in one round trip. 404 unknown
+    room, 403 not a participant (checked before the status, so outsiders learn nothing about it), 409
+    closed."""
+    refs = [documents.room(room_id), documents.user(uid), documents.suspension_marker(uid)]
+    room_snap, user_snap, marker_snap = _get_all(refs, ROOM_ACCESS_FIELDS)
     user: dict[str, Any] = (user_snap.to_dict() or {}) if user_snap.exists else {}
-    safety.require_may_use_tokens(user, now)
+    safety.require_may_use_tokens(user, safety.marker_of(marker_snap), now)
     if not room_snap.exists:
         raise not_found("no such room")
     room: dict[str, Any] = room_snap.to_dict() or {}
@@ -62,6 +63,12 @@ def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
         display_name=name if isinstance(name, str) and name else uid,
         vrm_model_id=vrm if isinstance(vrm, str) and vrm else None,
     )
+
+
+def _get_all(refs: list[DocumentReference], fields: tuple[str, ...]) -> list[DocumentSnapshot]:
+    """`refs`' snapshots in one round trip, in the order given (get_all answers in any order)."""
+    found = {snap.reference.path: snap for snap in get_firestore().get_all(refs, field_paths=fields)}
+    return [found[ref.path] for ref in refs]
 
 
 def _iso(epoch_s: int) -> str:
@@ -122,7 +129,9 @@ def ws_token(uid: str, room_id: str | None, now: datetime) -> dict[str, Any]:
     if room_id is not None:
         room_access(uid, room_id, now)
     else:
-        user = documents.user(uid).get(field_paths=safety.TOKEN_CHECK_FIELDS)
-        safety.require_may_use_tokens(user.to_dict() or {}, now)
+        user, marker = _get_all(
+            [documents.user(uid), documents.suspension_marker(uid)], safety.TOKEN_CHECK_FIELDS
+        )
+        safety.require_may_use_tokens(user.to_dict() or {}, safety.marker_of(marker), now)
     token, expires_at = ws.sign_ws_token(uid, now, room_id)
     return {"token": token, "expiresAt": _iso(int(expires_at.timestamp()))}

@@ -27,7 +27,7 @@ export const collections = {
   matchingQueue: "matchingQueue",
   callSessions: "callSessions",
   vrmModels: "vrmModels",
-  /** users/{uid}/private/profile: the only document of this subcollection */
+  /** users/{uid}/private/profile (the owner's) and users/{uid}/private/suspension (the server's) */
   private: "private",
   vrmSettings: "vrmSettings",
   sessions: "sessions",
@@ -35,6 +35,7 @@ export const collections = {
 } as const;
 
 export const PRIVATE_PROFILE_ID = "profile";
+export const SUSPENSION_MARKER_ID = "suspension";
 
 // -- users/{uid} ----------------------------------------------------------------------------------
 /** `matching` and `in_call` are set by the server only; a client writes `online` / `offline`. */
@@ -65,8 +66,6 @@ export interface UserDoc {
   adultConfirmedAt?: Timestamp;
   /** server-owned: the open room the user is in; absent when in no room */
   currentRoomId?: string;
-  /** server-owned: present while suspended (account_api); `until: null` = until staff lift it */
-  suspension?: { until: Timestamp | null };
 }
 
 /** users/{uid} create: these keys and no others; the times must be serverTimestamp(). */
@@ -116,6 +115,12 @@ export interface PrivateSettings {
 export interface PrivateProfileDoc {
   email?: string;
   settings?: PrivateSettings;
+}
+
+/** users/{uid}/private/suspension: server-owned, readable by the owner alone; present while the
+ * owner is suspended (account_api). `until: null` = until staff lift it. */
+export interface SuspensionMarkerDoc {
+  until: Timestamp | null;
 }
 
 // -- users/{uid}/vrmSettings/{settingId} ----------------------------------------------------------------
