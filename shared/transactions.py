@@ -3,9 +3,10 @@
 The client library retries an aborted transaction up to `max_attempts` times and lets each read
 wait on document locks for as long as the server allows; under contention (sixteen requests of one
 user at once) that held every request thread of an instance for a minute. Here a transaction has a
-deadline: each read and the commit get only the time that is left, an aborted attempt is retried
-with jittered backoff while time remains, and a transaction out of time is rolled back and answered
-503 with Retry-After, so the request thread is free again within seconds.
+deadline: its begin, each read and the commit get only the time that is left, for one attempt and
+for all of the library's retries together, an aborted attempt is retried with jittered backoff
+while time remains, and a transaction out of time is rolled back and answered 503 with
+Retry-After, so the request thread is free again within seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared.clients.firestore import get_firestore
+from shared.clients.firestore import get_firestore, retry_within
 from shared.config import settings
 from shared.errors import Busy
 
@@ -48,15 +49,32 @@ def _left_or_busy() -> float:
     return left
 
 
+def _within_time_left(transaction: Transaction, method: str) -> dict[str, Any]:
+    """`retry` and `timeout` for a call of the transaction: both end when its time does."""
+    left = _left_or_busy()
+    return {"retry": retry_within(transaction._client, method, left), "timeout": left}
+
+
 def read(transaction: Transaction, *refs: DocumentReference) -> list[DocumentSnapshot]:
     """Snapshots of `refs` inside the transaction, in the order given, within the time left."""
-    snapshots = transaction.get_all(list(refs), timeout=_left_or_busy())
+    snapshots = transaction.get_all(list(refs), **_within_time_left(transaction, "batch_get_documents"))
     by_path = {snap.reference.path: snap for snap in snapshots}
     return [by_path[ref.path] for ref in refs]
 
 
+def _begin(transaction: Transaction, retry_id: Any) -> None:
+    # Transaction._begin() passes neither retry nor timeout; this is the same request within the time left.
+    client = transaction._client
+    response = client._firestore_api.begin_transaction(
+        request={"database": client._database_string, "options": transaction._options_protobuf(retry_id)},
+        metadata=client._rpc_metadata,
+        **_within_time_left(transaction, "begin_transaction"),
+    )
+    transaction._id = response.transaction
+
+
 def _commit(transaction: Transaction) -> None:
-    # Transaction._commit() passes no timeout; this is the same request with the time left.
+    # Transaction._commit() passes no timeout; this is the same request within the time left.
     client = transaction._client
     response = client._firestore_api.commit(
         request={
@@ -65,7 +83,7 @@ def _commit(transaction: Transaction) -> None:
             "transaction": transaction._id,
         },
         metadata=client._rpc_metadata,
-        timeout=_left_or_busy(),
+        **_within_time_left(transaction, "commit"),
     )
     transaction._clean_up()
     transaction.write_results = list(response.write_results)
@@ -95,7 +113,7 @@ def run(body: Callable[[Transaction], T], *, deadline_s: float | None = None) ->
             transaction._clean_up()
             try:
                 # Retrying with the first attempt's id keeps its place in the lock queue.
-                transaction._begin(retry_id=retry_id)
+                _begin(transaction, retry_id)
                 retry_id = retry_id or transaction._id
                 result = body(transaction)
                 _commit(transaction)

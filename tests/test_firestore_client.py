@@ -12,7 +12,7 @@ from google.api_core.exceptions import RetryError
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from devstack.stack import Stack, free_port
-from shared import documents
+from shared import documents, transactions
 from shared.clients import firestore as firestore_client
 from shared.clients.firestore import get_firestore
 from shared.config import reset_settings, settings
@@ -97,6 +97,49 @@ def test_an_unreachable_firestore_is_an_outage_after_the_budget_not_a_held_threa
         (failure,) = failures
         assert isinstance(failure, RetryError) and "Timeout of 1.0s" in str(failure), failure
         assert is_outage(failure)  # the route answers 503 with Retry-After
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+def test_a_retry_without_any_total_gets_the_budget_too(stack: Stack) -> None:
+    client = firestore_client._create()  # its own transport: the shared client's table is not touched
+    transport = client._firestore_api._transport
+    wrapped = transport._wrapped_methods[transport.commit]
+    wrapped._retry = wrapped._retry.with_timeout(None)  # what a library upgrade could bring
+    firestore_client.bound_retries(client, 7)
+    assert wrapped._retry.timeout == 7
+
+
+def test_a_transaction_against_an_unreachable_firestore_ends_with_its_own_deadline(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each call's retries are bounded by FIRESTORE_CALL_DEADLINE_S; inside a transaction they must
+    also end when the transaction's deadline does, or a request waits out the call's budget."""
+    closed = free_port()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{closed}")
+    monkeypatch.setenv("FIRESTORE_CALL_DEADLINE_S", "120")
+    reset_settings()
+    try:
+        client = firestore_client._create()
+        monkeypatch.setattr(transactions, "get_firestore", lambda: client)
+        failures: list[BaseException] = []
+
+        def transact() -> None:
+            try:
+                transactions.run(
+                    lambda t: transactions.read(t, client.document("users/nobody")), deadline_s=1
+                )
+            except Exception as exc:
+                failures.append(exc)
+
+        worker = threading.Thread(target=transact, daemon=True)
+        worker.start()
+        # A liveness guard, not a timing: bounded by the calls' own retries alone, the begin took 60 s.
+        worker.join(30)
+        assert not worker.is_alive(), "the transaction was still retrying after 30 s"
+        (failure,) = failures
+        assert isinstance(failure, transactions.TransactionBusy), failure
     finally:
         monkeypatch.undo()
         reset_settings()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared import vocab
 from shared.config import settings
@@ -32,15 +32,27 @@ def bound_retries(client: firestore.Client, budget_s: float) -> None:
     design and keep theirs.
 
     The library takes no default retry per client, only per call; its generated transport keeps the
-    wrapped defaults in `_wrapped_methods` (tests/test_firestore_client.py checks every method)."""
+    wrapped defaults in `_wrapped_methods` (tests/test_firestore_client.py checks every method). A
+    retry without any total (none in the pinned library) gets the budget as well."""
     transport = client._firestore_api._transport
     long_lived = {transport.listen, transport.write}
     for method, wrapped in transport._wrapped_methods.items():
         retry = getattr(wrapped, "_retry", None)
-        if method in long_lived or retry is None or retry.timeout is None:
+        if method in long_lived or retry is None:
             continue
-        if retry.timeout > budget_s:
+        if retry.timeout is None or retry.timeout > budget_s:
             wrapped._retry = retry.with_timeout(budget_s)
+
+
+def retry_within(client: firestore.Client, method: str, seconds: float) -> Any:
+    """The default retry of the transport's `method` (e.g. 'commit'), its total cut to `seconds`:
+    for a call that must end within what is left of a deadline (a call's `timeout` bounds one
+    attempt only). The library's own default when the method has no retry."""
+    from google.api_core import gapic_v1
+
+    transport = client._firestore_api._transport
+    retry = getattr(transport._wrapped_methods.get(getattr(transport, method)), "_retry", None)
+    return retry.with_timeout(seconds) if retry is not None else gapic_v1.method.DEFAULT
 
 
 def _read_streams_on_the_calling_thread() -> None:
