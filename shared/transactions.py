@@ -5,8 +5,9 @@ wait on document locks for as long as the server allows; under contention (sixte
 user at once) that held every request thread of an instance for a minute. Here a transaction has a
 deadline: its begin, each read and the commit get only the time that is left, for one attempt and
 for all of the library's retries together, an aborted attempt is retried with jittered backoff
-while time remains, and a transaction out of time is rolled back and answered 503 with
-Retry-After, so the request thread is free again within seconds.
+while time remains, and a transaction out of time is rolled back and answered 503 `busy` with
+Retry-After, so the request thread is free again within seconds. A Firestore that does not answer at
+all ends the same way but as an outage (503 `unavailable`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared.clients.firestore import get_firestore, retry_within
+from shared.clients.firestore import get_firestore, in_order, retry_within
 from shared.config import settings
 from shared.errors import Busy
 
@@ -28,6 +29,7 @@ T = TypeVar("T")
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("firestore_deadline", default=None)
 FIRST_BACKOFF_S = 0.02
 MAX_BACKOFF_S = 0.5
+ROLLBACK_TIMEOUT_S = 1.0
 
 
 class TransactionBusy(Busy):
@@ -58,8 +60,7 @@ def _within_time_left(transaction: Transaction, method: str) -> dict[str, Any]:
 def read(transaction: Transaction, *refs: DocumentReference) -> list[DocumentSnapshot]:
     """Snapshots of `refs` inside the transaction, in the order given, within the time left."""
     snapshots = transaction.get_all(list(refs), **_within_time_left(transaction, "batch_get_documents"))
-    by_path = {snap.reference.path: snap for snap in snapshots}
-    return [by_path[ref.path] for ref in refs]
+    return in_order(refs, snapshots)
 
 
 def _begin(transaction: Transaction, retry_id: Any) -> None:
@@ -91,12 +92,23 @@ def _commit(transaction: Transaction) -> None:
 
 
 def _rollback(transaction: Transaction) -> None:
+    # A rollback only frees the transaction's locks early: the server drops an abandoned transaction on
+    # its own. So it gets one short attempt even when the transaction is out of time, instead of the
+    # library's (no timeout, FIRESTORE_CALL_DEADLINE_S of retries) after a call already failed.
     if not transaction.in_progress:
         return
+    client = transaction._client
     try:
-        transaction._rollback()
+        client._firestore_api.rollback(
+            request={"database": client._database_string, "transaction": transaction._id},
+            metadata=client._rpc_metadata,
+            retry=None,
+            timeout=ROLLBACK_TIMEOUT_S,
+        )
     except Exception:
-        transaction._clean_up()  # the server drops an abandoned transaction on its own
+        pass
+    finally:
+        transaction._clean_up()
 
 
 def run(body: Callable[[Transaction], T], *, deadline_s: float | None = None) -> T:
@@ -124,9 +136,16 @@ def run(body: Callable[[Transaction], T], *, deadline_s: float | None = None) ->
                     raise TransactionBusy() from None
                 time.sleep(backoff * random.uniform(0.5, 1.5))
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
-            except (exceptions.DeadlineExceeded, exceptions.RetryError):
+            except exceptions.DeadlineExceeded:
                 _rollback(transaction)
                 raise TransactionBusy() from None
+            except exceptions.RetryError as exc:
+                _rollback(transaction)
+                if isinstance(exc.cause, (exceptions.DeadlineExceeded, exceptions.Aborted)):
+                    raise TransactionBusy() from None
+                # Every attempt failed as unreachable: an outage (503 `unavailable`, a redelivered
+                # event), not contention, or an operator reads "busy" while Firestore is down.
+                raise
             except BaseException:
                 _rollback(transaction)
                 raise

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
+import grpc
 import pytest
 from google.api_core.exceptions import RetryError
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -17,6 +20,36 @@ from shared.clients import firestore as firestore_client
 from shared.clients.firestore import get_firestore
 from shared.config import reset_settings, settings
 from shared.outages import is_outage
+
+
+@contextmanager
+def _firestore_that_never_answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """FIRESTORE_EMULATOR_HOST (and the settings) pointing at a gRPC server that takes Firestore's
+    unary calls and never answers them: a hung backend, where a closed port fails each attempt at
+    once. The environment is restored on the way out."""
+    released = threading.Event()
+
+    def hang(request: bytes, context: grpc.ServicerContext) -> bytes:
+        while context.is_active() and not released.is_set():
+            released.wait(0.05)
+        return b""
+
+    methods = ("Commit", "Rollback", "BeginTransaction", "GetDocument")
+    handler = grpc.method_handlers_generic_handler(
+        "google.firestore.v1.Firestore", {name: grpc.unary_unary_rpc_method_handler(hang) for name in methods}
+    )
+    server = grpc.server(ThreadPoolExecutor(max_workers=4), handlers=(handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{port}")
+    reset_settings()
+    try:
+        yield
+    finally:
+        released.set()
+        server.stop(grace=None)
+        monkeypatch.undo()
+        reset_settings()
 
 
 def _threads_started_by(action: Callable[[], Any], monkeypatch: pytest.MonkeyPatch) -> int:
@@ -61,7 +94,13 @@ def test_every_call_gives_up_retrying_within_the_budget_and_listeners_keep_their
     transport = get_firestore()._firestore_api._transport
     budget = settings().firestore_call_deadline_s
     long_lived = {transport.listen, transport.write}
-    bounded = 0
+    streams = {
+        transport.batch_get_documents,
+        transport.run_query,
+        transport.run_aggregation_query,
+        transport.execute_pipeline,
+    }
+    bounded = unary = 0
     for method, wrapped in transport._wrapped_methods.items():
         retry = getattr(wrapped, "_retry", None)
         if method in long_lived:
@@ -69,7 +108,13 @@ def test_every_call_gives_up_retrying_within_the_budget_and_listeners_keep_their
         elif retry is not None:
             assert retry.timeout is not None and retry.timeout <= budget, method
             bounded += 1
+            if method in streams:
+                assert wrapped._timeout > budget, method  # a long query's stream is not cut
+            else:
+                assert wrapped._timeout <= budget, method  # nor is one attempt longer than the budget
+                unary += 1
     assert bounded >= 10  # reads, queries, commits, transactions: not a transport that renamed its table
+    assert unary >= 8  # commit, begin, rollback, the single-document calls
 
 
 def test_an_unreachable_firestore_is_an_outage_after_the_budget_not_a_held_thread(
@@ -100,6 +145,30 @@ def test_an_unreachable_firestore_is_an_outage_after_the_budget_not_a_held_threa
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+def test_a_write_nobody_answers_is_an_outage_after_the_budget(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retries' total is checked between attempts only: a Firestore that takes the connection
+    and never answers held a commit for its attempt's own 60 s."""
+    monkeypatch.setenv("FIRESTORE_CALL_DEADLINE_S", "2")
+    with _firestore_that_never_answers(monkeypatch):
+        client = firestore_client._create()
+        failures: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                client.document("users/nobody").set({"displayName": "x"})
+            except Exception as exc:
+                failures.append(exc)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        writer.join(30)  # a liveness guard, not a timing
+        assert not writer.is_alive(), "the write was still waiting after 30 s"
+        (failure,) = failures
+        assert is_outage(failure), failure
 
 
 def test_a_retry_without_any_total_gets_the_budget_too(stack: Stack) -> None:
@@ -139,7 +208,26 @@ def test_a_transaction_against_an_unreachable_firestore_ends_with_its_own_deadli
         worker.join(30)
         assert not worker.is_alive(), "the transaction was still retrying after 30 s"
         (failure,) = failures
-        assert isinstance(failure, transactions.TransactionBusy), failure
+        # Nothing was contended: it is an outage (503 `unavailable`), not a `busy` transaction.
+        assert not isinstance(failure, transactions.TransactionBusy), failure
+        assert is_outage(failure), failure
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+def test_a_rollback_nobody_answers_does_not_hold_the_request(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed transaction is rolled back to free its locks early; a Firestore that takes the
+    connection and never answers must not keep the request waiting on that courtesy."""
+    monkeypatch.setenv("FIRESTORE_CALL_DEADLINE_S", "120")
+    with _firestore_that_never_answers(monkeypatch):
+        transaction = firestore_client._create().transaction()
+        transaction._id = b"begun-before-the-server-went-silent"
+        worker = threading.Thread(target=transactions._rollback, args=(transaction,), daemon=True)
+        worker.start()
+        # A liveness guard, not a timing: the library's rollback has no timeout at all.
+        worker.join(30)
+        assert not worker.is_alive(), "the rollback was still waiting after 30 s"
+        assert not transaction.in_progress

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shared import vocab
@@ -10,6 +11,7 @@ from shared.lazy import Lazy
 
 if TYPE_CHECKING:
     from google.cloud import firestore
+    from google.cloud.firestore import DocumentReference, DocumentSnapshot
 
 
 def _create() -> firestore.Client:
@@ -31,17 +33,30 @@ def bound_retries(client: firestore.Client, budget_s: float) -> None:
     attempt, so a long query stream is not cut. The listener and write streams live for hours by
     design and keep theirs.
 
+    A retry's total is only checked between attempts, so a Firestore that takes a call and never
+    answers would still hold it for one attempt's own timeout (60 s). A unary call (a commit, a
+    begin, a single read) needs no longer than the budget, so its attempts are bounded too; a read
+    or query stream keeps its 300 s, which a long query legitimately uses.
+
     The library takes no default retry per client, only per call; its generated transport keeps the
     wrapped defaults in `_wrapped_methods` (tests/test_firestore_client.py checks every method). A
     retry without any total (none in the pinned library) gets the budget as well."""
     transport = client._firestore_api._transport
     long_lived = {transport.listen, transport.write}
+    streams = {getattr(transport, name, None) for name in _READ_STREAMS}
     for method, wrapped in transport._wrapped_methods.items():
         retry = getattr(wrapped, "_retry", None)
         if method in long_lived or retry is None:
             continue
         if retry.timeout is None or retry.timeout > budget_s:
             wrapped._retry = retry.with_timeout(budget_s)
+        attempt = getattr(wrapped, "_timeout", None)
+        if method not in streams and isinstance(attempt, (int, float)) and attempt > budget_s:
+            wrapped._timeout = budget_s
+
+
+# The transport's server-streaming reads: one attempt of these may last as long as the answer does.
+_READ_STREAMS = ("batch_get_documents", "run_query", "run_aggregation_query", "execute_pipeline")
 
 
 def retry_within(client: firestore.Client, method: str, seconds: float) -> Any:
@@ -53,6 +68,14 @@ def retry_within(client: firestore.Client, method: str, seconds: float) -> Any:
     transport = client._firestore_api._transport
     retry = getattr(transport._wrapped_methods.get(getattr(transport, method)), "_retry", None)
     return retry.with_timeout(seconds) if retry is not None else gapic_v1.method.DEFAULT
+
+
+def in_order(
+    refs: Sequence[DocumentReference], snapshots: Iterable[DocumentSnapshot]
+) -> list[DocumentSnapshot]:
+    """A get_all's `snapshots` in the order of `refs` (the server answers in any order)."""
+    found = {snap.reference.path: snap for snap in snapshots}
+    return [found[ref.path] for ref in refs]
 
 
 def _read_streams_on_the_calling_thread() -> None:

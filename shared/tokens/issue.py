@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import documents, ratelimit, safety, vocab
-from shared.clients.firestore import get_firestore
+from shared.clients.firestore import get_firestore, in_order
 from shared.config import settings
 from shared.errors import ApiError, forbidden, not_found
 from shared.lazy import Lazy
@@ -22,8 +22,8 @@ _credentials = Lazy(livekit.LiveKitCredentials.from_settings)
 
 
 # The fields room_access reads, one mask for its three documents (get_all takes one; a field a
-# document lacks is simply absent). A profile holds a dozen fields, timestamps among them: not decoding the
-# ones the checks ignore saves about a tenth of the read's CPU (docs/bench/tokens.md).
+# document lacks is simply absent). A profile holds a dozen fields, timestamps among them: not
+# decoding the ones the checks ignore saves about a tenth of the read's CPU (docs/bench/tokens.md).
 _ROOM_FIELDS = ("participants", "status", "expiresAt", "livekitRoomName")
 _PROFILE_FIELDS = ("displayName", "selectedVrmId")
 ROOM_ACCESS_FIELDS = (*_ROOM_FIELDS, *_PROFILE_FIELDS, *safety.TOKEN_CHECK_FIELDS)
@@ -66,9 +66,8 @@ def room_access(uid: str, room_id: str, now: datetime) -> RoomAccess:
 
 
 def _get_all(refs: list[DocumentReference], fields: tuple[str, ...]) -> list[DocumentSnapshot]:
-    """`refs`' snapshots in one round trip, in the order given (get_all answers in any order)."""
-    found = {snap.reference.path: snap for snap in get_firestore().get_all(refs, field_paths=fields)}
-    return [found[ref.path] for ref in refs]
+    """`refs`' snapshots in one round trip, in the order given."""
+    return in_order(refs, get_firestore().get_all(refs, field_paths=fields))
 
 
 def _iso(epoch_s: int) -> str:
