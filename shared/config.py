@@ -309,8 +309,8 @@ class Settings:
         300,
         used_by="firestore users",
         meaning="longest one Firestore call retries a failure (the library's own default: 60 s, 300 s for "
-        "reads and queries), and longest one attempt of a write or single-document call waits for an "
-        "answer; then a request answers 503 with Retry-After and an event is redelivered",
+        "reads and queries), and longest one attempt of a write waits for an answer; then a request "
+        "answers 503 with Retry-After and an event is redelivered",
     )
     firestore_transaction_deadline_s = integer(
         "FIRESTORE_TRANSACTION_DEADLINE_S",

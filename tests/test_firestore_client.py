@@ -114,7 +114,7 @@ def test_every_call_gives_up_retrying_within_the_budget_and_listeners_keep_their
                 assert wrapped._timeout <= budget, method  # nor is one attempt longer than the budget
                 unary += 1
     assert bounded >= 10  # reads, queries, commits, transactions: not a transport that renamed its table
-    assert unary >= 8  # commit, begin, rollback, the single-document calls
+    assert unary >= 8  # commit, begin, rollback, batch write, the document calls
 
 
 def test_an_unreachable_firestore_is_an_outage_after_the_budget_not_a_held_thread(

@@ -35,8 +35,9 @@ def bound_retries(client: firestore.Client, budget_s: float) -> None:
 
     A retry's total is only checked between attempts, so a Firestore that takes a call and never
     answers would still hold it for one attempt's own timeout (60 s). A unary call (a commit, a
-    begin, a single read) needs no longer than the budget, so its attempts are bounded too; a read
-    or query stream keeps its 300 s, which a long query legitimately uses.
+    begin, a rollback) needs no longer than the budget, so its attempts are bounded too. Reads are
+    streams, a document's `get()` included (BatchGetDocuments): one attempt keeps its 300 s, which a
+    long query legitimately uses.
 
     The library takes no default retry per client, only per call; its generated transport keeps the
     wrapped defaults in `_wrapped_methods` (tests/test_firestore_client.py checks every method). A
