@@ -43,6 +43,10 @@ class Schedule:
     success_log: str
 
 
+# google-cloud-firestore's own deadline for one read or query stream.
+LIBRARY_READ_DEADLINE_S = 300
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     name: str
@@ -73,6 +77,12 @@ class FunctionSpec:
     @property
     def uses_postgres(self) -> bool:
         return "postgres" in self.stores
+
+    @property
+    def firestore_read_deadline_s(self) -> int:
+        """FIRESTORE_READ_DEADLINE_S as deployed (terraform/modules/vchat/locals.tf computes the same):
+        the function's timeout, within the library's own 300 s."""
+        return min(self.timeout_s, LIBRARY_READ_DEADLINE_S)
 
 
 def deployed_env_problems(env: Mapping[str, str]) -> list[str]:

@@ -127,6 +127,8 @@ class StackConfig:
                 "PYTHONUNBUFFERED": "1",
                 # gunicorn threads = the manifest's per-instance concurrency, as on Cloud Run.
                 "THREADS": str(spec.concurrency),
+                # A read stream outliving the function's timeout holds a thread nobody waits on.
+                "FIRESTORE_READ_DEADLINE_S": str(spec.firestore_read_deadline_s),
             }
         )
         return env

@@ -312,6 +312,15 @@ class Settings:
         "reads and queries), and longest one attempt of a write waits for an answer; then a request "
         "answers 503 with Retry-After and an event is redelivered",
     )
+    firestore_read_deadline_s = integer(
+        "FIRESTORE_READ_DEADLINE_S",
+        300,
+        1,
+        300,
+        used_by="firestore users",
+        meaning="longest one read or query stream may last (the library's own: 300 s); Terraform and the "
+        "local stack set each function's to its timeout_s (at most 300), past which nobody waits for the answer",
+    )
     firestore_transaction_deadline_s = integer(
         "FIRESTORE_TRANSACTION_DEADLINE_S",
         5,

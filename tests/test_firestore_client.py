@@ -25,8 +25,8 @@ from shared.outages import is_outage
 @contextmanager
 def _firestore_that_never_answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """FIRESTORE_EMULATOR_HOST (and the settings) pointing at a gRPC server that takes Firestore's
-    unary calls and never answers them: a hung backend, where a closed port fails each attempt at
-    once. The environment is restored on the way out."""
+    calls and never answers them: a hung backend, where a closed port fails each attempt at once.
+    The environment is restored on the way out."""
     released = threading.Event()
 
     def hang(request: bytes, context: grpc.ServicerContext) -> bytes:
@@ -34,9 +34,18 @@ def _firestore_that_never_answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[N
             released.wait(0.05)
         return b""
 
-    methods = ("Commit", "Rollback", "BeginTransaction", "GetDocument")
+    def hang_streaming(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
+        hang(request, context)
+        yield from ()
+
+    unary = ("Commit", "Rollback", "BeginTransaction", "GetDocument")
+    streams = ("BatchGetDocuments", "RunQuery")
     handler = grpc.method_handlers_generic_handler(
-        "google.firestore.v1.Firestore", {name: grpc.unary_unary_rpc_method_handler(hang) for name in methods}
+        "google.firestore.v1.Firestore",
+        {
+            **{name: grpc.unary_unary_rpc_method_handler(hang) for name in unary},
+            **{name: grpc.unary_stream_rpc_method_handler(hang_streaming) for name in streams},
+        },
     )
     server = grpc.server(ThreadPoolExecutor(max_workers=4), handlers=(handler,))
     port = server.add_insecure_port("127.0.0.1:0")
@@ -109,7 +118,8 @@ def test_every_call_gives_up_retrying_within_the_budget_and_listeners_keep_their
             assert retry.timeout is not None and retry.timeout <= budget, method
             bounded += 1
             if method in streams:
-                assert wrapped._timeout > budget, method  # a long query's stream is not cut
+                # a long query's stream is not cut at the budget, only at the read deadline
+                assert budget < wrapped._timeout <= settings().firestore_read_deadline_s, method
             else:
                 assert wrapped._timeout <= budget, method  # nor is one attempt longer than the budget
                 unary += 1
@@ -169,6 +179,40 @@ def test_a_write_nobody_answers_is_an_outage_after_the_budget(
         assert not writer.is_alive(), "the write was still waiting after 30 s"
         (failure,) = failures
         assert is_outage(failure), failure
+
+
+def test_a_read_nobody_answers_ends_at_the_read_deadline(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read is a stream that a long query may legitimately keep open past the call budget, so its
+    one attempt is bounded by FIRESTORE_READ_DEADLINE_S (the function's timeout when deployed), not
+    by the budget; unbounded, a Firestore that takes the call and never answers held it for 300 s."""
+    monkeypatch.setenv("FIRESTORE_CALL_DEADLINE_S", "1")
+    monkeypatch.setenv("FIRESTORE_READ_DEADLINE_S", "2")
+    with _firestore_that_never_answers(monkeypatch):
+        client = firestore_client._create()
+        reads: dict[str, Callable[[], Any]] = {
+            "document": lambda: client.document("users/nobody").get(),
+            "get_all": lambda: list(client.get_all([client.document("users/nobody")])),
+            "query": lambda: list(client.collection("users").limit(1).stream()),
+        }
+        failures: dict[str, BaseException] = {}
+
+        def attempt(name: str) -> None:
+            try:
+                reads[name]()
+            except Exception as exc:
+                failures[name] = exc
+
+        readers = [threading.Thread(target=attempt, args=(name,), daemon=True) for name in reads]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(30)  # a liveness guard, not a timing
+            assert not reader.is_alive(), "a read was still waiting after 30 s"
+        assert set(failures) == set(reads), failures
+        for name, failure in failures.items():
+            assert is_outage(failure), (name, failure)
 
 
 def test_a_retry_without_any_total_gets_the_budget_too(stack: Stack) -> None:

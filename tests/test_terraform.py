@@ -226,6 +226,34 @@ def test_deployed_function_env_is_fail_safe() -> None:
     assert "wss://" in livekit and "validation" in livekit
 
 
+def test_a_firestore_read_lasts_no_longer_than_its_function_deployed_and_local(tmp_path: Path) -> None:
+    """FIRESTORE_READ_DEADLINE_S is each function's timeout (within the library's 300 s) in both
+    places: Terraform computes it in HCL, the local stack from the manifest."""
+    from deploy.manifest import LIBRARY_READ_DEADLINE_S, load_manifest
+    from devstack.stack import Ports, Stack
+    from shared.config import Settings
+
+    locals_text = (MODULE / "locals.tf").read_text()
+    deployed = re.search(
+        r"FIRESTORE_READ_DEADLINE_S\s+=\s+tostring\(min\(f\.timeout_s, (\d+)\)\)", locals_text
+    )
+    assert deployed and int(deployed.group(1)) == LIBRARY_READ_DEADLINE_S
+    assert Settings.firestore_read_deadline_s.bounds == f"1..{LIBRARY_READ_DEADLINE_S}"
+
+    manifest = load_manifest()
+    stack = Stack(tmp_path, Ports.free(manifest), echo=lambda _: None)
+    local = {p.name.removeprefix("fn:"): p.env for p in stack._plan() if p.name.startswith("fn:")}
+    assert set(local) == set(manifest)
+    for name, spec in manifest.items():
+        assert local[name]["FIRESTORE_READ_DEADLINE_S"] == str(
+            min(spec.timeout_s, LIBRARY_READ_DEADLINE_S)
+        ), name
+    assert manifest["issue_tokens"].firestore_read_deadline_s == manifest["issue_tokens"].timeout_s < 60
+    assert (
+        manifest["sync_vrm_models"].firestore_read_deadline_s == LIBRARY_READ_DEADLINE_S
+    )  # its timeout is longer
+
+
 def test_iam_database_user_names_are_the_ones_the_grant_code_uses() -> None:
     from deploy import database_roles
 

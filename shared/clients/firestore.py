@@ -20,24 +20,25 @@ def _create() -> firestore.Client:
     _ = settings().firestore_emulator_host  # validates the variable's shape when it is set
     _read_streams_on_the_calling_thread()
     client = firestore.Client(project=settings().project_id)
-    bound_retries(client, settings().firestore_call_deadline_s)
+    bound_retries(client, settings().firestore_call_deadline_s, settings().firestore_read_deadline_s)
     return client
 
 
-def bound_retries(client: firestore.Client, budget_s: float) -> None:
+def bound_retries(client: firestore.Client, budget_s: float, read_deadline_s: float | None = None) -> None:
     """The library retries a call that fails as unavailable for up to 60 s, a read or a query for up
     to 300 s, so while Firestore was unreachable every request held its thread that long (measured
     against a closed port: a two-document get_all had not returned after 200 s). Each call's retries
     now stop after `budget_s`, with RetryError, an outage (shared/outages.py): a request answers 503
-    with Retry-After, an event is redelivered. Only the total of the retries is bounded, not one
-    attempt, so a long query stream is not cut. The listener and write streams live for hours by
+    with Retry-After, an event is redelivered. The listener and write streams live for hours by
     design and keep theirs.
 
     A retry's total is only checked between attempts, so a Firestore that takes a call and never
     answers would still hold it for one attempt's own timeout (60 s). A unary call (a commit, a
     begin, a rollback) needs no longer than the budget, so its attempts are bounded too. Reads are
-    streams, a document's `get()` included (BatchGetDocuments): one attempt keeps its 300 s, which a
-    long query legitimately uses.
+    streams, a document's `get()` included (BatchGetDocuments), and a long query legitimately takes
+    longer than the budget: one attempt of those lasts at most `read_deadline_s`
+    (FIRESTORE_READ_DEADLINE_S, the function's own timeout when deployed), after which the platform
+    has ended the request and nobody waits for the answer.
 
     The library takes no default retry per client, only per call; its generated transport keeps the
     wrapped defaults in `_wrapped_methods` (tests/test_firestore_client.py checks every method). A
@@ -52,11 +53,13 @@ def bound_retries(client: firestore.Client, budget_s: float) -> None:
         if retry.timeout is None or retry.timeout > budget_s:
             wrapped._retry = retry.with_timeout(budget_s)
         attempt = getattr(wrapped, "_timeout", None)
-        if method not in streams and isinstance(attempt, (int, float)) and attempt > budget_s:
-            wrapped._timeout = budget_s
+        limit = read_deadline_s if method in streams else budget_s
+        if limit is not None and isinstance(attempt, (int, float)) and attempt > limit:
+            wrapped._timeout = limit
 
 
-# The transport's server-streaming reads: one attempt of these may last as long as the answer does.
+# The transport's server-streaming reads: one attempt of these lasts as long as the answer does,
+# up to the read deadline.
 _READ_STREAMS = ("batch_get_documents", "run_query", "run_aggregation_query", "execute_pipeline")
 
 

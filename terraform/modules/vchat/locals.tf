@@ -112,6 +112,9 @@ locals {
         # functions-framework's gunicorn runs cpu_count x 4 threads unless told: as many threads
         # as the requests Cloud Run sends an instance at once, as the local stack runs them.
         THREADS = tostring(f.concurrency)
+        # One Firestore read stream lasts no longer than the function's timeout: past it the
+        # platform has ended the request (or the event's delivery), and nobody waits for the answer.
+        FIRESTORE_READ_DEADLINE_S = tostring(min(f.timeout_s, 300))
       },
       contains(keys(f.env), "LIVEKIT_URL") ? { LIVEKIT_URL = var.livekit_url } : {},
       { for key, value in local.discord_env : key => value if contains(keys(f.env), key) },
