@@ -47,7 +47,7 @@ def ensure_node_modules(echo: Callable[[str], None] = print) -> Path:
         return target
     if not shutil.which("npm"):
         raise InstallError("npm is needed for the Firebase Auth emulator: install Node.js 20+ and npm")
-    echo("  installing firebase-tools for the Auth emulator (npm ci, about a minute) ...")
+    echo("  installing firebase-tools for the Auth emulator (npm ci, about 1.5 minutes) ...")
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(NODE_DIR / "package.json", target / "package.json")
     shutil.copy(lock, target / "package-lock.json")
@@ -117,21 +117,25 @@ def ensure_chromium(echo: Callable[[str], None] = print) -> Path:
     return CHROMIUM
 
 
-def install(names: list[str], echo: Callable[[str], None] = print) -> None:
-    """Each named tool, in order (apt-get runs one at a time): `redis-server`, `chromium`,
-    `firebase-tools`, or a package folder of the repository (`examples/web`)."""
+def installer(name: str, echo: Callable[[str], None] = print) -> Callable[[], object]:
+    """What installs `name`: `redis-server`, `chromium`, `firebase-tools`, or a package folder of
+    the repository (`examples/web`)."""
     named: dict[str, Callable[[], object]] = {
         "redis-server": ensure_redis_server,
         "chromium": lambda: ensure_chromium(echo),
         "firebase-tools": lambda: ensure_node_modules(echo),
     }
-    for name in names:
-        if name in named:
-            named[name]()
-        elif (ROOT / name / "package-lock.json").is_file():
-            ensure_npm_package(ROOT / name, echo)
-        else:
-            raise InstallError(f"nothing to install called {name!r}")
+    if name in named:
+        return named[name]
+    if (ROOT / name / "package-lock.json").is_file():
+        return lambda: ensure_npm_package(ROOT / name, echo)
+    raise InstallError(f"nothing to install called {name!r}")
+
+
+def install(names: list[str], echo: Callable[[str], None] = print) -> None:
+    """Each named tool, in order (apt-get runs one at a time); every name is checked first."""
+    for step in [installer(name, echo) for name in names]:
+        step()
 
 
 if __name__ == "__main__":
