@@ -49,7 +49,7 @@ from bench.report import Row, Run  # noqa: E402
 from devstack.stack import free_port  # noqa: E402
 from shared import keys, redis_scripts  # noqa: E402
 from shared.config import settings  # noqa: E402
-from shared.matching import pairing  # noqa: E402
+from shared.matching import pairing, queue  # noqa: E402
 from shared.matching.model import class_queues  # noqa: E402
 
 GENDERS = ["male"] * 45 + ["female"] * 45 + ["other"] * 7 + ["none"] * 3
@@ -86,11 +86,10 @@ def fill(client: redis.Redis, users: int, seed: int, blocks_per_user: int = 0) -
         gender = rng.choice(GENDERS)
         opposite = {"male": "female", "female": "male"}.get(gender, "any")
         want = rng.choices(["any", opposite, gender if gender != "none" else "any"], [60, 35, 5])[0]
-        pipe.evalsha(
-            sha, 1, keys.MATCHING_EXPIRY,
-            keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, f"user-{i}", "fresh", uuid.uuid4().hex,
-            base + i, base + 3_600_000, gender, want, 0, 3_600_000,
-        )  # fmt: skip
+        script_keys, args = queue.ticket_script(
+            f"user-{i}", "fresh", uuid.uuid4().hex, base + i, base + 3_600_000, gender, want
+        )
+        pipe.evalsha(sha, len(script_keys), *script_keys, *args)
         if i % 1000 == 999:
             pipe.execute()
     pipe.execute()
@@ -142,7 +141,7 @@ def pairing_samples(
         client.script_load(pair_text)
         now = int(time.time() * 1000)
         rate = redis_benchmark(
-            port, calls, "evalsha", pair_sha, "1", keys.MATCHING_CLAIMS,
+            port, calls, "evalsha", pair_sha, "2", keys.MATCHING_CLAIMS, keys.MATCHING_CLAIMED,
             keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, keys.MATCHING_CLAIM_PREFIX,
             str(now), str(now + 60_000), keys.BLOCKS_PREFIX,
             *(f"p{n}:__rand_int__" for n in range(size)), clients=clients,

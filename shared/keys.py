@@ -71,17 +71,19 @@ MATCHING_CLASS_PREFIX = "matching:queue:random:"  # + "{gender}:{want}": the que
 MATCHING_CLAIM_PREFIX = "matching:claim:"
 MATCHING_EXPIRY = "matching:expiry"  # sorted set: score = ticket expiry (ms), member = uid
 MATCHING_CLAIMS = "matching:claims"  # sorted set: score = claim deadline (ms), member = pair id
+MATCHING_CLAIMED = "matching:claimed"  # hash: uid -> pair id, for the users of the claims in flight
 MATCHING_WAKE = "matching:wake"  # string with TTL: a worker run has been asked for and not started
 
 
 def matching_class_queue(gender: str, want: str) -> str:
     """Sorted set of the waiting users of one (own gender, wanted gender) class: score = place (the
-    request's time, ms), member = uid. The 16 class sets together are the random queue."""
+    request's time, ms), member = "{uid}|{ticket expiry (ms)}". The 16 class sets together are the
+    random queue."""
     return f"{MATCHING_CLASS_PREFIX}{gender}:{want}"
 
 
 def matching_claim(pair_id: str) -> str:
-    """Hash: a pair taken off the queue by a worker and not yet settled (uids, ticket ids, places)."""
+    """Hash: a pair taken off the queue by a worker and not yet settled (uids, places)."""
     return f"{MATCHING_CLAIM_PREFIX}{pair_id}"
 
 

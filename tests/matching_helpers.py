@@ -40,22 +40,26 @@ def room(room_id: str) -> dict[str, Any] | None:
     return snap.to_dict() if snap.exists else None
 
 
+def queued_entries(key: str) -> list[tuple[str, float]]:
+    """(uid, place) of one class set, oldest first: its members are "{uid}|{ticket expiry}"."""
+    return [
+        (str(member).split("|")[0], score)
+        for member, score in get_redis().zrange(key, 0, -1, withscores=True)
+    ]
+
+
 def waiting() -> list[str]:
     """Everyone in the random queue (all class sets), oldest first."""
-    r = get_redis()
-    entries = [
-        (score, str(uid)) for key in class_queues() for uid, score in r.zrange(key, 0, -1, withscores=True)
-    ]
+    entries = [(score, uid) for key in class_queues() for uid, score in queued_entries(key)]
     return [uid for _, uid in sorted(entries)]
 
 
 def place(uid: str) -> float | None:
     """The user's place in the random queue (their class set's score), None when not waiting."""
-    r = get_redis()
     for key in class_queues():
-        score = r.zscore(key, uid)
-        if score is not None:
-            return float(score)
+        for member, score in queued_entries(key):
+            if member == uid:
+                return float(score)
     return None
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devstack.stack import Stack
-from shared import keys, redis_scripts
+from shared import keys
 from shared.account import blocks
 from shared.matching import pairing, queue
 from shared.matching.model import Preferences
@@ -143,12 +143,7 @@ def test_in_a_group_room_the_two_leave_and_the_others_stay(call: Call) -> None:
 # -- pairing ------------------------------------------------------------------------------------------
 def ticket(uid: str, place_ms: int) -> None:
     """A Redis ticket (no Firestore), gender none / wanting anyone: everyone is compatible."""
-    redis_scripts.run(
-        "matching/enqueue",
-        [keys.MATCHING_EXPIRY],
-        [keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, uid, "fresh", uuid.uuid4().hex,
-         place_ms, place_ms + 3_600_000, "none", "any", 0, 1000],
-    )  # fmt: skip
+    queue.put_ticket(uid, "fresh", uuid.uuid4().hex, place_ms, place_ms + 3_600_000, "none", "any")
 
 
 def mirror(a: str, b: str) -> None:

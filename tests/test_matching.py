@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devstack.stack import Stack
-from shared import keys, redis_scripts
+from shared import keys
 from shared.clients.firestore import get_firestore
 from shared.clients.redis import get_redis
 from shared.config import settings
@@ -21,7 +21,16 @@ from shared.matching.model import Preferences
 from shared.rooms import codes, membership, select
 from shared.users import state
 from tests.conftest import wait_for
-from tests.matching_helpers import clear_matching_redis, mirror, new_user, place, room, user, waiting
+from tests.matching_helpers import (
+    clear_matching_redis,
+    mirror,
+    new_user,
+    place,
+    queued_entries,
+    room,
+    user,
+    waiting,
+)
 
 CLASS_GENDERS = (*model.GENDERS, model.NO_GENDER)
 CLASS_WANTS = (*model.GENDERS, model.ANY)
@@ -39,24 +48,7 @@ def now() -> datetime:
 
 def redis_ticket(uid: str, gender: str, want: str, place_ms: int, exp_ms: int | None = None) -> None:
     """A ticket put in Redis by the real enqueue script (no Firestore): for rules of the Redis step."""
-    exp_ms = exp_ms or place_ms + 3_600_000
-    redis_scripts.run(
-        "matching/enqueue",
-        [keys.MATCHING_EXPIRY],
-        [
-            keys.MATCHING_TICKET_PREFIX,
-            keys.MATCHING_CLASS_PREFIX,
-            uid,
-            "fresh",
-            uuid.uuid4().hex,
-            place_ms,
-            exp_ms,
-            gender,
-            want,
-            0,
-            1000,
-        ],
-    )
+    queue.put_ticket(uid, "fresh", uuid.uuid4().hex, place_ms, exp_ms or place_ms + 3_600_000, gender, want)
 
 
 # -- preference rules --------------------------------------------------------------------------
@@ -123,8 +115,8 @@ def test_enqueue_is_idempotent_and_keeps_the_place() -> None:
     assert waiting() == [uid]
     assert place(uid) == int(first.created_at.timestamp() * 1000)
     # the refresh moved the user to their new preference class
-    assert get_redis().zrange(keys.matching_class_queue("male", "female"), 0, -1) == []
-    assert get_redis().zrange(keys.matching_class_queue("male", "any"), 0, -1) == [uid]
+    assert queued_entries(keys.matching_class_queue("male", "female")) == []
+    assert [member for member, _ in queued_entries(keys.matching_class_queue("male", "any"))] == [uid]
     doc = mirror(uid)
     assert doc is not None and doc["userId"] == uid and doc["preferences"] == {} and doc["priority"] == 0
     assert user(uid)["status"] == "matching"
@@ -475,12 +467,12 @@ def test_online_heartbeat_does_not_override_in_call() -> None:
 
 # -- healing -----------------------------------------------------------------------------------
 def _lose_the_claim(uid: str) -> None:
-    """What an evicted claim record leaves behind: a ticket marked claimed by a pair nobody will
+    """What an evicted claim record leaves behind: a user marked claimed by a pair nobody will
     ever settle, taken off the queue as pair.lua takes a claimed user off."""
     r = get_redis()
     ticket = r.hgetall(keys.matching_ticket(uid))
-    r.hset(keys.matching_ticket(uid), "pair", "lost-" + uuid.uuid4().hex)
-    r.zrem(keys.matching_class_queue(ticket["g"], ticket["w"]), uid)
+    r.hset(keys.MATCHING_CLAIMED, uid, "lost-" + uuid.uuid4().hex)
+    assert r.zrem(keys.matching_class_queue(ticket["g"], ticket["w"]), f"{uid}|{ticket['exp']}") == 1
 
 
 def test_a_ticket_whose_claim_was_lost_is_queued_again_on_refresh() -> None:
@@ -504,4 +496,73 @@ def test_the_sweep_queues_again_tickets_whose_claim_was_lost() -> None:
         if lost in waiting():
             break
     assert healed >= 1 and lost in waiting() and settled in waiting()
-    assert get_redis().hget(keys.matching_ticket(lost), "pair") == ""
+    assert get_redis().hget(keys.MATCHING_CLAIMED, lost) is None
+
+
+# -- the queue's layout ------------------------------------------------------------------------------
+def test_pairing_decides_from_the_class_members_alone() -> None:
+    """pair.lua touches no ticket: a member carries its expiry, and a user is in a class set only
+    while their ticket waits there. With every ticket hash gone the same pairs are claimed."""
+    base = int(now().timestamp() * 1000)
+    redis_ticket("m1", "male", "female", base)
+    redis_ticket("gone", "female", "any", base + 1, exp_ms=base + 5)
+    redis_ticket("f1", "female", "male", base + 2)
+    redis_ticket("m2", "male", "any", base + 3)
+    redis_ticket("f2", "female", "any", base + 4)
+    r = get_redis()
+    r.delete(*(keys.matching_ticket(uid) for uid in ("m1", "gone", "f1", "m2", "f2")))
+    claims = pairing.claim_pairs(10, now_ms=base + 10)
+    assert [(c.a, c.b) for c in claims] == [("m1", "f1"), ("m2", "f2")]
+    assert waiting() == []  # the expired member left its class
+    assert r.hgetall(keys.MATCHING_CLAIMED) == {uid: c.pair_id for c in claims for uid in (c.a, c.b)}
+
+
+def _legacy_ticket(uid: str, gender: str, want: str, place_ms: int, pair: str = "") -> None:
+    """A ticket as the scripts wrote it before class members carried their expiry: the member is
+    the plain uid, and the claim lives in the ticket's `pair` field."""
+    r = get_redis()
+    exp = place_ms + 3_600_000
+    r.hset(keys.matching_ticket(uid), mapping={"id": uuid.uuid4().hex, "score": place_ms, "g": gender,
+                                               "w": want, "exp": exp, "prio": 0, "pair": pair})  # fmt: skip
+    r.zadd(keys.MATCHING_EXPIRY, {uid: exp})
+    r.zadd(keys.matching_class_queue(gender, want), {uid: place_ms})
+
+
+def test_a_queue_written_by_the_previous_release_is_paired_and_cleared() -> None:
+    """During a rollout the class sets still hold the previous release's members: they are paired
+    by their tickets and leave their class like any other; one its worker had claimed is not."""
+    base = int(now().timestamp() * 1000)
+    _legacy_ticket("old-claimed", "male", "any", base, pair="p-old")
+    _legacy_ticket("old-m", "male", "any", base + 1)
+    redis_ticket("new-f", "female", "any", base + 2)
+    _legacy_ticket("old-f", "female", "any", base + 3)
+    redis_ticket("new-m", "male", "any", base + 4)
+    claims = pairing.claim_pairs(10, now_ms=base + 10)
+    assert [(c.a, c.b) for c in claims] == [("old-m", "new-f"), ("old-f", "new-m")]
+    assert waiting() == []
+    # a refresh of a user queued by the previous release replaces their plain member
+    _legacy_ticket("old-w", "other", "other", base + 20)
+    queue.put_ticket("old-w", "refresh", uuid.uuid4().hex, base + 20, base + 600_000, "other", "other")
+    entries = queued_entries(keys.matching_class_queue("other", "other"))
+    assert entries == [("old-w", base + 20)]
+    assert get_redis().zrange(keys.matching_class_queue("other", "other"), 0, -1) == [
+        f"old-w|{base + 600_000}"
+    ]
+
+
+@pytest.mark.parametrize("outcome", [("keep", "keep"), ("requeue", "requeue")])
+def test_a_new_request_made_while_a_claim_is_in_flight_outlives_its_settling(
+    outcome: tuple[str, str],
+) -> None:
+    base = int(now().timestamp() * 1000)
+    redis_ticket("x", "male", "any", base)
+    redis_ticket("y", "female", "any", base + 1)
+    [claim] = pairing.claim_pairs(1, now_ms=base + 10)
+    # x left and asked again: a new request, later in the queue
+    redis_ticket("x", "male", "any", base + 50)
+    requeued, removed = pairing.settle(claim.pair_id, *outcome)
+    assert (requeued, removed) == ((1, 0) if outcome[0] == "requeue" else (0, 1))
+    assert get_redis().exists(keys.matching_ticket("x"))
+    assert place("x") == base + 50
+    assert waiting() == (["y", "x"] if outcome[0] == "requeue" else ["x"])
+    assert get_redis().hgetall(keys.MATCHING_CLAIMED) == {}

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.stack import Stack
-from shared import keys, redis_scripts
+from shared import keys
 from shared.clients.redis import get_redis
-from shared.matching import model, pairing
+from shared.matching import model, pairing, queue
 from tests.matching_helpers import clear_matching_redis, waiting
 
 GENDERS = (*model.GENDERS, model.NO_GENDER)
@@ -82,12 +82,7 @@ def expected_claims(
 def queue_population(population: list[tuple[str, str, str]], blocks: set[frozenset[str]]) -> None:
     client = get_redis()
     for place, (uid, gender, want) in enumerate(population):
-        redis_scripts.run(
-            "matching/enqueue",
-            [keys.MATCHING_EXPIRY],
-            [keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, uid, "fresh", f"t-{uid}",
-             BASE_MS + place, BASE_MS + 3_600_000, gender, want, 0, 1000],
-        )  # fmt: skip
+        queue.put_ticket(uid, "fresh", f"t-{uid}", BASE_MS + place, BASE_MS + 3_600_000, gender, want)
     for pair in blocks:
         a, b = sorted(pair)
         client.sadd(keys.blocks(a), b)

@@ -1,6 +1,6 @@
 -- Take up to #pair-ids compatible pairs off the queue, oldest first, and claim them. One atomic step,
 -- so two workers can never take the same user.
--- KEYS: 1 claims index
+-- KEYS: 1 claims index, 2 claimed users (hash: uid -> pair id)
 -- ARGV: 1 ticket prefix, 2 class-queue prefix, 3 claim prefix, 4 now (ms), 5 claim deadline (ms),
 --       6 block-set prefix, 7.. one fresh pair id per pair wanted
 -- Returns a flat list: pair id, uid a, uid b, place a, place b, ... (a is the older of the two).
@@ -18,10 +18,14 @@
 -- bounded work). A pair blocked in these sets is therefore never claimed, and nobody is dropped for
 -- being blocked.
 --
--- Cost: a pair is a handful of commands (two ticket reads, three hash writes, one block check of two
--- SISMEMBERs). Each class set is read once, front to back in chunks, into memory; the sets themselves
--- are not changed until the end of the call, when the users leaving a class leave it in one ZREM and
--- the claims enter their index in one ZADD.
+-- Cost: a pair is a handful of commands (two hash writes: the claim record and both users' claim
+-- marks, one block check of two SISMEMBERs), and it touches neither ticket: a class member is
+-- "{uid}|{expiry}", so whether a waiting user is still current is read from the member itself (a
+-- user is in a class set only while their ticket is unclaimed and of that class: enqueue, settle,
+-- heal and remove keep it so). Reading and marking 10,000 scattered tickets was a sixth of this
+-- script's time (docs/bench/matching.md). Each class set is read once, front to back in chunks,
+-- into memory; the sets themselves are not changed until the end of the call, when the users leaving
+-- a class leave it in one ZREM and the claims enter their index in one ZADD.
 local WINDOW = 8
 local MAX_SKIPS = 16
 local GENDERS = {'male', 'female', 'other', 'none'}
@@ -46,12 +50,23 @@ for gi, g in ipairs(GENDERS) do
 end
 
 -- queued[i]: the entries of class i read so far that are still candidates in this call, oldest
--- first, each {uid, place (number), place (as Redis wrote it)}; read[i]: how many entries of the
--- class set were read; ended[i]: whether the set has no more. Users taken, skipped or found stale
--- leave queued[i] (the set keeps them until the end of the call), so nobody is read twice;
--- leaving[i]: the users (claimed or stale) to take out of class i's set at the end of the call.
+-- first, each {uid, place (number), place (as Redis wrote it), member, expiry (ms)}; read[i]: how
+-- many entries of the class set were read; ended[i]: whether the set has no more. Users taken,
+-- skipped or found stale leave queued[i] (the set keeps them until the end of the call), so nobody
+-- is read twice; leaving[i]: the members (claimed or stale) to take out of class i's set at the end
+-- of the call.
 local queued, read, ended, leaving = {}, {}, {}, {}
 local CHUNK = math.min(2 + (#ARGV - 6), 8)
+
+-- The expiry of a member written before members carried it (a plain uid): read from its ticket,
+-- 0 (stale) unless the ticket is waiting in this class. Only such members pay a ticket read.
+local function legacy_expiry(i, uid)
+  local t = redis.call('HMGET', ticket_prefix .. uid, 'exp', 'g', 'w', 'pair')
+  if t[1] and t[2] == class_g[i] and t[3] == class_w[i] and (not t[4] or t[4] == '') then
+    return tonumber(t[1])
+  end
+  return 0
+end
 
 -- Make queued[i] hold at least n entries, if the class has that many left.
 local function ensure(i, n)
@@ -59,7 +74,16 @@ local function ensure(i, n)
   while #q < n and not ended[i] do
     local want = math.max(n - #q, CHUNK)
     local r = redis.call('ZRANGE', keys_of[i], read[i], read[i] + want - 1, 'WITHSCORES')
-    for m = 1, #r, 2 do q[#q + 1] = {r[m], tonumber(r[m + 1]), r[m + 1]} end
+    for m = 1, #r, 2 do
+      local member = r[m]
+      local bar = string.find(member, '|', 1, true)
+      if bar then
+        local uid = string.sub(member, 1, bar - 1)
+        q[#q + 1] = {uid, tonumber(r[m + 1]), r[m + 1], member, tonumber(string.sub(member, bar + 1))}
+      else
+        q[#q + 1] = {member, tonumber(r[m + 1]), r[m + 1], member, legacy_expiry(i, member)}
+      end
+    end
     read[i] = read[i] + #r / 2
     ended[i] = #r < 2 * want
   end
@@ -70,11 +94,11 @@ local function drop(i, uid, remove)
   local q = queued[i]
   for m = 1, #q do
     if q[m][1] == uid then
+      if remove then leaving[i][#leaving[i] + 1] = q[m][4] end
       table.remove(q, m)
       break
     end
   end
-  if remove then leaving[i][#leaving[i] + 1] = uid end
   ensure(i, 2)
 end
 
@@ -98,15 +122,12 @@ local function unblocked_in(j, a)
   return nil
 end
 
--- The ticket id of a chosen user, or nil when the entry is stale (ticket gone, expired, claimed, or
--- of another class): it then leaves the class set; the expiry sweep settles Firestore for expired ones.
-local function ticket_id(i, uid)
-  local t = redis.call('HMGET', ticket_prefix .. uid, 'exp', 'pair', 'g', 'w', 'id')
-  if t[1] and t[2] == '' and tonumber(t[1]) > now and t[3] == class_g[i] and t[4] == class_w[i] then
-    return t[5]
-  end
-  drop(i, uid, true)
-  return nil
+-- Whether a chosen entry is current; an expired one (or a malformed member) leaves the class set,
+-- and the expiry sweep settles Firestore for it.
+local function current(i, e)
+  if e[5] and e[5] > now then return true end
+  drop(i, e[1], true)
+  return false
 end
 
 -- The partner of `a` (the head of class ai): the oldest compatible entry not blocked with `a`.
@@ -151,15 +172,11 @@ while k <= #ARGV do
     skips = skips + 1
     drop(ai, a[1], false)
   end
-  local ta = b and ticket_id(ai, a[1])
-  local tb = ta and ticket_id(bi, b[1])
-  if ta and tb then
+  if b and current(ai, a) and current(bi, b) then
     local pair_id = ARGV[k]
     k = k + 1
-    redis.call('HSET', ticket_prefix .. a[1], 'pair', pair_id)
-    redis.call('HSET', ticket_prefix .. b[1], 'pair', pair_id)
-    redis.call('HSET', ARGV[3] .. pair_id, 'a', a[1], 'b', b[1], 'ta', ta, 'tb', tb,
-      'sa', a[3], 'sb', b[3], 'at', ARGV[4])
+    redis.call('HSET', KEYS[2], a[1], pair_id, b[1], pair_id)
+    redis.call('HSET', ARGV[3] .. pair_id, 'a', a[1], 'b', b[1], 'sa', a[3], 'sb', b[3], 'at', ARGV[4])
     claims[#claims + 1], claims[#claims + 2] = ARGV[5], pair_id
     local n = #result
     result[n + 1], result[n + 2], result[n + 3], result[n + 4], result[n + 5] = pair_id, a[1], b[1], a[3], b[3]

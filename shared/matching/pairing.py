@@ -98,7 +98,7 @@ def claim_pairs(
     deadline = now_ms + settings().matching_claim_timeout_s * 1000
     flat = redis_scripts.run(
         "matching/pair",
-        [keys.MATCHING_CLAIMS],
+        [keys.MATCHING_CLAIMS, keys.MATCHING_CLAIMED],
         [
             keys.MATCHING_TICKET_PREFIX,
             keys.MATCHING_CLASS_PREFIX,
@@ -120,7 +120,7 @@ def settle(pair_id: str, action_a: str, action_b: str) -> tuple[int, int]:
     """Actions: 'keep' (room created), 'requeue', 'drop'. Returns (requeued, removed)."""
     requeued, removed = redis_scripts.run(
         "matching/settle",
-        [keys.MATCHING_CLAIMS, keys.MATCHING_EXPIRY],
+        [keys.MATCHING_CLAIMS, keys.MATCHING_EXPIRY, keys.MATCHING_CLAIMED],
         [
             keys.MATCHING_TICKET_PREFIX,
             keys.MATCHING_CLASS_PREFIX,

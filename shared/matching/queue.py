@@ -4,8 +4,9 @@ and healing tickets whose claim Redis lost.
 A queue ticket lives in two places that always change in the same order:
 - Firestore `matchingQueue/{uid}`: the user's request, watched by the client and authoritative: the
   room-creation transaction pairs a user only while it exists.
-- Redis: `matching:ticket:{uid}` (hash: id, place, gender classes, expiry, claim) plus the user's
-  entries in the queue sorted sets and in the expiry index.
+- Redis: `matching:ticket:{uid}` (hash: id, place, gender classes, expiry) plus the user's entry in
+  their class's queue set (while waiting) or their claim mark (while a worker seats them), and in the
+  expiry index.
 The user's status (matching / online) changes in the same Firestore transaction, through the
 user's state module.
 """
@@ -91,26 +92,49 @@ def enqueue(uid: str, preferences: Preferences, now: datetime) -> Ticket:
 
     refresh, created_at, gender, changes = run(body)
     changes.committed()
-    _ticket_id, _place, state = redis_scripts.run(
-        "matching/enqueue",
-        [keys.MATCHING_EXPIRY],
+    state = put_ticket(
+        uid,
+        "refresh" if refresh else "fresh",
+        uuid.uuid4().hex,
+        _ms(created_at),
+        _ms(expires_at),
+        gender,
+        preferences.want,
+    )
+    log.log_event(logger, "matching ticket", uid=uid, refresh=refresh, state=state, want=preferences.want)
+    return Ticket(uid, preferences, 0, created_at, expires_at, state)
+
+
+def ticket_script(
+    uid: str, mode: str, ticket_id: str, place_ms: int, expires_ms: int, gender: str, want: str
+) -> tuple[list[str], list[str | int]]:
+    """The keys and arguments of enqueue.lua for one ticket (mode 'fresh' or 'refresh')."""
+    return (
+        [keys.MATCHING_EXPIRY, keys.MATCHING_CLAIMED],
         [
             keys.MATCHING_TICKET_PREFIX,
             keys.MATCHING_CLASS_PREFIX,
             uid,
-            "refresh" if refresh else "fresh",
-            uuid.uuid4().hex,
-            _ms(created_at),
-            _ms(expires_at),
+            mode,
+            ticket_id,
+            place_ms,
+            expires_ms,
             gender,
-            preferences.want,
+            want,
             0,
             TICKET_REDIS_GRACE_MS,
             keys.MATCHING_CLAIM_PREFIX,
         ],
     )
-    log.log_event(logger, "matching ticket", uid=uid, refresh=refresh, state=state, want=preferences.want)
-    return Ticket(uid, preferences, 0, created_at, expires_at, str(state))
+
+
+def put_ticket(
+    uid: str, mode: str, ticket_id: str, place_ms: int, expires_ms: int, gender: str, want: str
+) -> str:
+    """Queue the user in Redis (or refresh their ticket); returns 'queued' or 'claimed'."""
+    script_keys, args = ticket_script(uid, mode, ticket_id, place_ms, expires_ms, gender, want)
+    _ticket_id, _place, state = redis_scripts.run("matching/enqueue", script_keys, args)
+    return str(state)
 
 
 def stage_cancel(transaction: Transaction, entry: DocumentSnapshot) -> bool:
@@ -129,7 +153,7 @@ def forget_ticket(uid: str, expired_by_ms: int | None = None) -> int:
     return int(
         redis_scripts.run(
             "matching/remove",
-            [keys.MATCHING_EXPIRY, *class_queues()],
+            [keys.MATCHING_EXPIRY, keys.MATCHING_CLAIMED, *class_queues()],
             [
                 keys.MATCHING_TICKET_PREFIX,
                 keys.MATCHING_CLASS_PREFIX,
@@ -206,11 +230,11 @@ def expire_tickets(now: datetime, limit: int) -> int:
 
 
 def heal_orphaned_claims(limit: int = 1000) -> int:
-    """Put back in the queue every ticket marked claimed whose claim record is gone (Redis evicted
+    """Put back in the queue every user marked claimed whose claim record is gone (Redis evicted
     or lost it): no worker will ever settle it, and its user would wait forever. Returns how many."""
     healed = redis_scripts.run(
         "matching/heal",
-        [keys.MATCHING_EXPIRY],
+        [keys.MATCHING_EXPIRY, keys.MATCHING_CLAIMED],
         [keys.MATCHING_TICKET_PREFIX, keys.MATCHING_CLASS_PREFIX, keys.MATCHING_CLAIM_PREFIX, limit],
     )
     if healed:

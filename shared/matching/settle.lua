@@ -1,26 +1,29 @@
 -- Settle a claimed pair. Per user: 'keep' = they got their room, so their ticket is spent;
 -- 'requeue' = put them back at their original place; 'drop' = their request is void.
--- A ticket is touched only if it is still the one the claim took (a newer request has its own life).
--- KEYS: 1 claims index, 2 expiry index
+-- A user is touched only while the claimed-users hash still names this pair for them: a new request
+-- (enqueue 'fresh') or leaving the queue forgets the claim, and the new request has its own life.
+-- KEYS: 1 claims index, 2 expiry index, 3 claimed users (hash: uid -> pair id)
 -- ARGV: 1 ticket prefix, 2 class-queue prefix, 3 claim prefix, 4 pair id, 5 action a, 6 action b
 -- Returns {requeued count, spent-or-dropped count}; {-1, -1} when the claim was already settled.
 local claim_key = ARGV[3] .. ARGV[4]
-local c = redis.call('HMGET', claim_key, 'a', 'b', 'ta', 'tb', 'sa', 'sb')
+local c = redis.call('HMGET', claim_key, 'a', 'b', 'sa', 'sb')
 if not c[1] then
   redis.call('ZREM', KEYS[1], ARGV[4])
   return {-1, -1}
 end
 local requeued, removed = 0, 0
-local members = {{c[1], c[3], c[5], ARGV[5]}, {c[2], c[4], c[6], ARGV[6]}}
+local members = {{c[1], c[3], ARGV[5]}, {c[2], c[4], ARGV[6]}}
 for _, m in ipairs(members) do
-  local uid, ticket_id, place, action = m[1], m[2], m[3], m[4]
+  local uid, place, action = m[1], m[2], m[3]
   local ticket = ARGV[1] .. uid
-  local t = redis.call('HMGET', ticket, 'id', 'pair', 'g', 'w')
-  if t[1] == ticket_id and t[2] == ARGV[4] then
+  if redis.call('HGET', KEYS[3], uid) == ARGV[4] then
+    redis.call('HDEL', KEYS[3], uid)
     if action == 'requeue' then
-      redis.call('HSET', ticket, 'pair', '')
-      redis.call('ZADD', ARGV[2] .. t[3] .. ':' .. t[4], place, uid)
-      requeued = requeued + 1
+      local t = redis.call('HMGET', ticket, 'g', 'w', 'exp')
+      if t[1] then
+        redis.call('ZADD', ARGV[2] .. t[1] .. ':' .. t[2], place, uid .. '|' .. t[3])
+        requeued = requeued + 1
+      end
     else
       redis.call('DEL', ticket)
       redis.call('ZREM', KEYS[2], uid)
