@@ -566,3 +566,15 @@ def test_a_new_request_made_while_a_claim_is_in_flight_outlives_its_settling(
     assert place("x") == base + 50
     assert waiting() == (["y", "x"] if outcome[0] == "requeue" else ["x"])
     assert get_redis().hgetall(keys.MATCHING_CLAIMED) == {}
+
+
+def test_a_refresh_while_claimed_keeps_the_claim_and_a_requeue_carries_the_new_expiry() -> None:
+    base = int(now().timestamp() * 1000)
+    redis_ticket("x", "male", "any", base, exp_ms=base + 60_000)
+    redis_ticket("y", "female", "any", base + 1)
+    [claim] = pairing.claim_pairs(1, now_ms=base + 10)
+    state = queue.put_ticket("x", "refresh", "ignored", base, base + 120_000, "male", "any")
+    assert state == "claimed" and "x" not in waiting()
+    assert pairing.settle(claim.pair_id, "requeue", "requeue") == (2, 0)
+    assert get_redis().zrange(keys.matching_class_queue("male", "any"), 0, -1) == [f"x|{base + 120_000}"]
+    assert place("x") == base
