@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +86,7 @@ def fill(client: redis.Redis, users: int, seed: int, blocks_per_user: int = 0) -
         opposite = {"male": "female", "female": "male"}.get(gender, "any")
         want = rng.choices(["any", opposite, gender if gender != "none" else "any"], [60, 35, 5])[0]
         script_keys, args = queue.ticket_script(
-            f"user-{i}", "fresh", uuid.uuid4().hex, base + i, base + 3_600_000, gender, want
+            f"user-{i}", "fresh", base + i, base + 3_600_000, gender, want
         )
         pipe.evalsha(sha, len(script_keys), *script_keys, *args)
         if i % 1000 == 999:

@@ -143,7 +143,7 @@ def test_in_a_group_room_the_two_leave_and_the_others_stay(call: Call) -> None:
 # -- pairing ------------------------------------------------------------------------------------------
 def ticket(uid: str, place_ms: int) -> None:
     """A Redis ticket (no Firestore), gender none / wanting anyone: everyone is compatible."""
-    queue.put_ticket(uid, "fresh", uuid.uuid4().hex, place_ms, place_ms + 3_600_000, "none", "any")
+    queue.put_ticket(uid, "fresh", place_ms, place_ms + 3_600_000, "none", "any")
 
 
 def mirror(a: str, b: str) -> None:

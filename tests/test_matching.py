@@ -48,7 +48,7 @@ def now() -> datetime:
 
 def redis_ticket(uid: str, gender: str, want: str, place_ms: int, exp_ms: int | None = None) -> None:
     """A ticket put in Redis by the real enqueue script (no Firestore): for rules of the Redis step."""
-    queue.put_ticket(uid, "fresh", uuid.uuid4().hex, place_ms, exp_ms or place_ms + 3_600_000, gender, want)
+    queue.put_ticket(uid, "fresh", place_ms, exp_ms or place_ms + 3_600_000, gender, want)
 
 
 # -- preference rules --------------------------------------------------------------------------
@@ -542,7 +542,7 @@ def test_a_queue_written_by_the_previous_release_is_paired_and_cleared() -> None
     assert waiting() == []
     # a refresh of a user queued by the previous release replaces their plain member
     _legacy_ticket("old-w", "other", "other", base + 20)
-    queue.put_ticket("old-w", "refresh", uuid.uuid4().hex, base + 20, base + 600_000, "other", "other")
+    queue.put_ticket("old-w", "refresh", base + 20, base + 600_000, "other", "other")
     entries = queued_entries(keys.matching_class_queue("other", "other"))
     assert entries == [("old-w", base + 20)]
     assert get_redis().zrange(keys.matching_class_queue("other", "other"), 0, -1) == [
@@ -573,7 +573,7 @@ def test_a_refresh_while_claimed_keeps_the_claim_and_a_requeue_carries_the_new_e
     redis_ticket("x", "male", "any", base, exp_ms=base + 60_000)
     redis_ticket("y", "female", "any", base + 1)
     [claim] = pairing.claim_pairs(1, now_ms=base + 10)
-    state = queue.put_ticket("x", "refresh", "ignored", base, base + 120_000, "male", "any")
+    state = queue.put_ticket("x", "refresh", base, base + 120_000, "male", "any")
     assert state == "claimed" and "x" not in waiting()
     assert pairing.settle(claim.pair_id, "requeue", "requeue") == (2, 0)
     assert get_redis().zrange(keys.matching_class_queue("male", "any"), 0, -1) == [f"x|{base + 120_000}"]

@@ -82,7 +82,7 @@ def expected_claims(
 def queue_population(population: list[tuple[str, str, str]], blocks: set[frozenset[str]]) -> None:
     client = get_redis()
     for place, (uid, gender, want) in enumerate(population):
-        queue.put_ticket(uid, "fresh", f"t-{uid}", BASE_MS + place, BASE_MS + 3_600_000, gender, want)
+        queue.put_ticket(uid, "fresh", BASE_MS + place, BASE_MS + 3_600_000, gender, want)
     for pair in blocks:
         a, b = sorted(pair)
         client.sadd(keys.blocks(a), b)

@@ -13,7 +13,6 @@ user's state module.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -95,7 +94,6 @@ def enqueue(uid: str, preferences: Preferences, now: datetime) -> Ticket:
     state = put_ticket(
         uid,
         "refresh" if refresh else "fresh",
-        uuid.uuid4().hex,
         _ms(created_at),
         _ms(expires_at),
         gender,
@@ -106,7 +104,7 @@ def enqueue(uid: str, preferences: Preferences, now: datetime) -> Ticket:
 
 
 def ticket_script(
-    uid: str, mode: str, ticket_id: str, place_ms: int, expires_ms: int, gender: str, want: str
+    uid: str, mode: str, place_ms: int, expires_ms: int, gender: str, want: str
 ) -> tuple[list[str], list[str | int]]:
     """The keys and arguments of enqueue.lua for one ticket (mode 'fresh' or 'refresh')."""
     return (
@@ -116,7 +114,6 @@ def ticket_script(
             keys.MATCHING_CLASS_PREFIX,
             uid,
             mode,
-            ticket_id,
             place_ms,
             expires_ms,
             gender,
@@ -128,12 +125,10 @@ def ticket_script(
     )
 
 
-def put_ticket(
-    uid: str, mode: str, ticket_id: str, place_ms: int, expires_ms: int, gender: str, want: str
-) -> str:
+def put_ticket(uid: str, mode: str, place_ms: int, expires_ms: int, gender: str, want: str) -> str:
     """Queue the user in Redis (or refresh their ticket); returns 'queued' or 'claimed'."""
-    script_keys, args = ticket_script(uid, mode, ticket_id, place_ms, expires_ms, gender, want)
-    _ticket_id, _place, state = redis_scripts.run("matching/enqueue", script_keys, args)
+    script_keys, args = ticket_script(uid, mode, place_ms, expires_ms, gender, want)
+    _place, state = redis_scripts.run("matching/enqueue", script_keys, args)
     return str(state)
 
 
